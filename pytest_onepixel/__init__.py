@@ -1,0 +1,27 @@
+"""pytest-onepixel: the one-pixel attack (Su, Vargas & Sakurai, arXiv:1710.08864) as a release gate.
+
+The public API is importable without torch or onnxruntime; frameworks load only when a model of
+that kind is used.
+"""
+
+from __future__ import annotations
+
+from .api import attack
+from .attack import PRESETS, Preset, default_popsize
+from .errors import InputError, ModelOutputError, OnePixelError
+from .result import AttackResult, ImageRecord
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "AttackResult",
+    "ImageRecord",
+    "InputError",
+    "ModelOutputError",
+    "OnePixelError",
+    "Preset",
+    "__version__",
+    "attack",
+    "default_popsize",
+]

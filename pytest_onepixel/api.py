@@ -1,0 +1,210 @@
+"""`attack()`: the plain Python entry point that notebooks, scripts and the pytest gates share.
+
+It validates the arguments, finds the attacked set with one clean pass, drives `OnePixelSearch`
+to the end, and confirms every result with a final re-query of the stored adversarial image, so
+a reported success is one the model really gets wrong.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from .attack import PRESETS, Job, OnePixelSearch, SearchOutcome, default_popsize
+from .errors import InputError
+from .evaluator import BatchEvaluator
+from .imageset import ImageSet
+from .result import AttackResult, ImageRecord
+from .scores import ModelFn, ScoreFunction
+
+
+def attack(
+    model: ModelFn,
+    images: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    budget: int = 400,
+    pixels: int = 1,
+    targets: Sequence[int] | np.ndarray | int | None = None,
+    seed: int = 0,
+    popsize: int | None = None,
+    max_batch: int = 4096,
+    layout: str = "NCHW",
+    pixel_range: tuple[float, float] | None = None,
+    preset: str = "default",
+    indices: Sequence[int] | np.ndarray | None = None,
+) -> AttackResult:
+    """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
+
+    Parameters
+    ----------
+    model : callable
+        Takes a float32 batch in the images' layout and shape (pixel values as stored, e.g.
+        0-255) and returns class scores of shape (batch, classes): logits or probabilities.
+        A softmax is applied to rows that are not already probability vectors.
+    images : array
+        (N, C, H, W) or (N, H, W, C) per `layout`, or (N, H, W) for one channel; uint8 or float.
+    labels : sequence of int
+        True class of each image.
+    budget : int, default 400
+        The most model queries spent on one image; never exceeded.
+    pixels : int, default 1
+        k, the number of pixels one candidate may change.
+    targets : int or sequence of int, optional
+        Targeted attack: success means the model predicts this label (one per image, or one for
+        all). Images already predicted as their target are not attacked.
+    seed : int, default 0
+        Image i draws from ``SeedSequence(seed, spawn_key=(indices[i],))``.
+    popsize : int, optional
+        DE population size (>= 4); default from the preset, or `default_popsize(budget)`.
+    max_batch : int, default 4096
+        The most images sent to the model in one call; bounds memory.
+    layout : {"NCHW", "NHWC"}
+        Axis order of 4-D images (and of the batches the model receives).
+    pixel_range : (low, high), optional
+        Range of pixel values; (0, 255) for integer dtypes and (0, 1) for floats by default.
+    preset : {"default", "paper"}
+        "paper" is Su et al.'s setting (population 400, F = 0.5, no crossover, values from
+        N(mid, half-range)); "default" seeds half the initial population with extreme colours
+        and sizes the population to the budget (see bench/popsize.md).
+    indices : sequence of int, optional
+        Sample index of each image (default 0..N-1): reported in the records and used as the
+        image's RNG key, so a shard of a sample reproduces the full run's records.
+    """
+    _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
+    if preset not in PRESETS:
+        raise InputError(f"preset must be one of {sorted(PRESETS)}; found {preset!r}.")
+    chosen = PRESETS[preset]
+    popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
+    if not isinstance(popsize, numbers.Integral) or popsize < 4:
+        raise InputError(f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}.")
+    if not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
+    image_set = ImageSet.from_user(images, layout, pixel_range)
+    n = len(image_set.images)
+    label_array = _integer_vector("labels", labels, n)
+    index_array = np.arange(n) if indices is None else _integer_vector("indices", indices, n)
+    if len(np.unique(index_array)) != n:
+        raise InputError("indices must be distinct: each image needs its own RNG key.")
+    target_array = None if targets is None else _integer_vector("targets", targets, n)
+    if pixels > image_set.height * image_set.width:
+        raise InputError(
+            f"pixels must be at most the {image_set.height * image_set.width} pixels of an "
+            f"image; found {pixels}."
+        )
+
+    evaluator = BatchEvaluator(image_set, ScoreFunction(model), max_batch)
+    clean = evaluator.probabilities(np.arange(n)).argmax(axis=1)
+    num_classes = evaluator.score.num_classes
+    _check_classes("labels", label_array, num_classes)
+    if target_array is not None:
+        _check_classes("targets", target_array, num_classes)
+    correct = clean == label_array
+    attacked = correct if target_array is None else correct & (clean != target_array)
+    jobs = [
+        Job(int(i), int(index_array[i]), int(label_array[i]), _target(target_array, i))
+        for i in np.flatnonzero(attacked)
+    ]
+    search = OnePixelSearch(
+        evaluator, jobs, budget=budget, pixels=pixels, popsize=popsize, preset=chosen, seed=seed
+    )
+    outcomes = [outcome for finished in search for outcome in finished]
+    records = _confirmed_records(evaluator, outcomes)
+    for i in np.flatnonzero(~attacked):
+        records[int(i)] = ImageRecord(
+            index=int(index_array[i]),
+            label=int(label_array[i]),
+            clean_correct=bool(correct[i]),
+            attacked=False,
+            success=False,
+            queries=0,
+            first_success_query=None,
+            pixels=(),
+            adversarial_label=None,
+            adversarial_confidence=None,
+            target=_target(target_array, i),
+        )
+    settings = {
+        "budget": budget,
+        "pixels": pixels,
+        "popsize": min(popsize, budget),
+        "preset": preset,
+        "seed": seed,
+        "targeted": target_array is not None,
+        "layout": layout,
+        "pixel_range": list(image_set.pixel_range),
+        "max_batch": max_batch,
+    }
+    ordered = tuple(records[i] for i in range(n))
+    return AttackResult(ordered, settings, image_set.images, layout)
+
+
+def _confirmed_records(
+    evaluator: BatchEvaluator, outcomes: list[SearchOutcome]
+) -> dict[int, ImageRecord]:
+    """Re-query each final adversarial image: success must hold on the stored, realized image."""
+    if not outcomes:
+        return {}
+    images = evaluator.images
+    changes = images.realize(np.stack([o.candidate for o in outcomes]))
+    owners = np.array([o.job.position for o in outcomes], dtype=np.intp)
+    probs = evaluator.probabilities(owners, changes)
+    records = {}
+    for row, outcome in enumerate(outcomes):
+        job = outcome.job
+        predicted = int(probs[row].argmax())
+        fooled = predicted == job.target if job.target is not None else predicted != job.label
+        success = outcome.found and fooled
+        pixels = tuple(
+            (int(r), int(c), tuple(v.item() for v in values))
+            for r, c, values in zip(changes.rows[row], changes.cols[row], changes.values[row])
+        )
+        records[job.position] = ImageRecord(
+            index=job.index,
+            label=job.label,
+            clean_correct=True,
+            attacked=True,
+            success=success,
+            queries=outcome.queries,
+            first_success_query=outcome.first_success_query if success else None,
+            pixels=pixels,
+            adversarial_label=predicted,
+            adversarial_confidence=float(probs[row, predicted]),
+            target=job.target,
+        )
+    return records
+
+
+def _check_positive(**values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise InputError(f"{name} must be an integer >= 1; found {value!r}.")
+
+
+def _integer_vector(name: str, values: object, n: int) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim == 0 and name == "targets":
+        array = np.full(n, array)
+    if array.ndim != 1 or len(array) != n:
+        raise InputError(
+            f"{name} must hold one integer per image: {n} values; found shape {array.shape}."
+        )
+    if array.dtype.kind not in "ui":
+        if array.dtype.kind != "f" or not np.array_equal(array, np.round(array)):
+            raise InputError(f"{name} must be integers; found dtype {array.dtype}.")
+    return array.astype(np.int64)
+
+
+def _check_classes(name: str, values: np.ndarray, num_classes: int) -> None:
+    bad = np.flatnonzero((values < 0) | (values >= num_classes))
+    if bad.size:
+        raise InputError(
+            f"{name} must lie in 0..{num_classes - 1} (the model scores {num_classes} classes); "
+            f"found {values[bad[0]]} at position {bad[0]} ({bad.size} out of range in all)."
+        )
+
+
+def _target(targets: np.ndarray | None, i: int) -> int | None:
+    return None if targets is None else int(targets[i])

@@ -1,0 +1,19 @@
+"""The exceptions a user can meet.
+
+Every user mistake surfaces as a `OnePixelError` subclass whose message says what was expected,
+what was found and what to do, so the pytest layer can show the message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class OnePixelError(Exception):
+    """Base class of every error pytest-onepixel raises for a user mistake."""
+
+
+class InputError(OnePixelError, ValueError):
+    """An argument of `attack()` (images, labels, targets, budget, ...) is not usable."""
+
+
+class ModelOutputError(OnePixelError):
+    """The model returned something other than one finite row of class scores per image."""

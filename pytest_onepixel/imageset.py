@@ -1,0 +1,153 @@
+"""Images in pixel space, and writing k-pixel changes into model batches.
+
+The attack searches in raw pixel space (0-255 or 0-1, as the data are stored) so that every
+adversarial image it reports is one the user could actually save in the data's own dtype. This
+module owns that space: it validates the images and their layout, turns continuous DE candidates
+into realizable pixel changes (floored positions, values rounded to the dtype), and writes them into
+a reusable float32 batch for the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+LAYOUTS = ("NCHW", "NHWC")
+
+
+@dataclass(frozen=True)
+class PixelChanges:
+    """Realized k-pixel changes for m candidates: rows/cols (m, k) ints, values (m, k, C) in dtype."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+
+    def __getitem__(self, part: slice) -> PixelChanges:
+        return PixelChanges(self.rows[part], self.cols[part], self.values[part])
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Validated images plus a channel-last view used for pixel writes in either layout."""
+
+    images: np.ndarray
+    layout: str
+    pixel_range: tuple[float, float]
+
+    @classmethod
+    def from_user(
+        cls, images: object, layout: str, pixel_range: tuple[float, float] | None
+    ) -> ImageSet:
+        """Check the images the way a user will want them checked: rank, dtype, layout, range."""
+        array = np.asarray(images)
+        if array.ndim not in (3, 4):
+            raise InputError(
+                f"images must be an array of shape (N, C, H, W) or (N, H, W, C) per `layout`, "
+                f"or (N, H, W) for one channel; found an array of rank {array.ndim} with shape "
+                f"{array.shape}. Stack single images with np.stack or add the batch axis."
+            )
+        if array.shape[0] == 0:
+            raise InputError("images is empty (shape %s): give at least one image." % (array.shape,))
+        if array.dtype.kind not in "uif":
+            raise InputError(
+                f"images must hold integer or float pixels; found dtype {array.dtype}. "
+                "Convert them with images.astype(np.uint8) or images.astype(np.float32)."
+            )
+        if layout not in LAYOUTS:
+            raise InputError(f"layout must be one of {LAYOUTS}; found {layout!r}.")
+        lo, hi = _pixel_range(array, pixel_range)
+        found_lo, found_hi = float(array.min()), float(array.max())
+        if found_lo < lo or found_hi > hi or not np.isfinite([found_lo, found_hi]).all():
+            raise InputError(
+                f"image values must lie in pixel_range ({lo:g}, {hi:g}); found values from "
+                f"{found_lo:g} to {found_hi:g}. Pass the range your data are stored in, e.g. "
+                "pixel_range=(0, 255) for 8-bit images kept as floats."
+            )
+        return cls(array, layout, (lo, hi))
+
+    @property
+    def channel_last(self) -> np.ndarray:
+        """(N, H, W, C) view of the images, whatever their layout; no copy."""
+        return channel_last_view(self.images, self.layout)
+
+    @property
+    def height(self) -> int:
+        return self.channel_last.shape[1]
+
+    @property
+    def width(self) -> int:
+        return self.channel_last.shape[2]
+
+    @property
+    def channels(self) -> int:
+        return self.channel_last.shape[3]
+
+    @property
+    def is_integer(self) -> bool:
+        return self.images.dtype.kind in "ui"
+
+    def realize(self, candidates: np.ndarray) -> PixelChanges:
+        """Turn continuous candidates (m, k, 2 + C) into pixel changes the data's dtype can hold.
+
+        Rows and columns are floored (the paper searches them as reals); values are clipped to the
+        pixel range and rounded for integer dtypes, so the model is only ever queried on images
+        that exist.
+        """
+        rows = np.minimum(np.floor(candidates[..., 0]), self.height - 1).astype(np.intp)
+        cols = np.minimum(np.floor(candidates[..., 1]), self.width - 1).astype(np.intp)
+        values = np.clip(candidates[..., 2:], *self.pixel_range)
+        if self.is_integer:
+            values = np.rint(values)
+        return PixelChanges(rows, cols, values.astype(self.images.dtype))
+
+    def write_batch(
+        self, out: np.ndarray, owners: np.ndarray, changes: PixelChanges | None
+    ) -> np.ndarray:
+        """Fill `out[:m]` with images `owners` as float32, each with its pixel changes applied.
+
+        One gather and one scatter for the whole batch: no Python loop over candidates or pixels.
+        Where a candidate names the same pixel twice the later write wins, so at most k pixels
+        differ from the original.
+        """
+        m = len(owners)
+        batch = out[:m]
+        batch[...] = self.images[owners]
+        if changes is not None:
+            k = changes.rows.shape[1]
+            view = channel_last_view(batch, self.layout)
+            view[np.repeat(np.arange(m), k), changes.rows.ravel(), changes.cols.ravel()] = (
+                changes.values.reshape(m * k, -1)
+            )
+        return batch
+
+    def apply(self, index: int, changes: PixelChanges, row: int = 0) -> np.ndarray:
+        """The adversarial image for one candidate, in the images' own shape and dtype."""
+        image = self.images[index].copy()
+        view = channel_last_view(image[None], self.layout)[0]
+        view[changes.rows[row], changes.cols[row]] = changes.values[row]
+        return image
+
+
+def channel_last_view(array: np.ndarray, layout: str) -> np.ndarray:
+    """(N, H, W, C) view of a batch in `layout` (or of an (N, H, W) batch); writes go through."""
+    if array.ndim == 3:
+        return array[..., None]
+    return array.transpose(0, 2, 3, 1) if layout == "NCHW" else array
+
+
+def _pixel_range(array: np.ndarray, pixel_range: tuple[float, float] | None) -> tuple[float, float]:
+    if pixel_range is None:
+        return (0.0, 255.0) if array.dtype.kind in "ui" else (0.0, 1.0)
+    try:
+        lo, hi = (float(v) for v in pixel_range)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"pixel_range must be two numbers (low, high); found {pixel_range!r}."
+        ) from None
+    if not lo < hi:
+        raise InputError(f"pixel_range must have low < high; found ({lo:g}, {hi:g}).")
+    return lo, hi
