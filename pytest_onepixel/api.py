@@ -79,7 +79,9 @@ def attack(
     chosen = PRESETS[preset]
     popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
     if not isinstance(popsize, numbers.Integral) or popsize < 4:
-        raise InputError(f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}.")
+        raise InputError(
+            f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}."
+        )
     if not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
     image_set = ImageSet.from_user(images, layout, pixel_range)
@@ -159,7 +161,9 @@ def _confirmed_records(
         success = outcome.found and fooled
         pixels = tuple(
             (int(r), int(c), tuple(v.item() for v in values))
-            for r, c, values in zip(changes.rows[row], changes.cols[row], changes.values[row])
+            for r, c, values in zip(
+                changes.rows[row], changes.cols[row], changes.values[row], strict=True
+            )
         )
         records[job.position] = ImageRecord(
             index=job.index,
@@ -191,9 +195,11 @@ def _integer_vector(name: str, values: object, n: int) -> np.ndarray:
         raise InputError(
             f"{name} must hold one integer per image: {n} values; found shape {array.shape}."
         )
-    if array.dtype.kind not in "ui":
-        if array.dtype.kind != "f" or not np.array_equal(array, np.round(array)):
-            raise InputError(f"{name} must be integers; found dtype {array.dtype}.")
+    integral = array.dtype.kind in "ui" or (
+        array.dtype.kind == "f" and np.array_equal(array, np.round(array))
+    )
+    if not integral:
+        raise InputError(f"{name} must be integers; found dtype {array.dtype}.")
     return array.astype(np.int64)
 
 

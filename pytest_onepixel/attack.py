@@ -145,7 +145,7 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
 
     def _trials(self, active: np.ndarray) -> np.ndarray:
         """Initial population for images that just joined, DE/rand/1 trials for the others."""
-        trials = np.empty((len(active),) + self._population.shape[1:])
+        trials = np.empty((len(active), *self._population.shape[1:]))
         fresh = self._fresh[active]
         if fresh.any():
             trials[fresh] = np.stack([self._initial_population(s) for s in active[fresh]])

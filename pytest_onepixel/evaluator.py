@@ -19,10 +19,10 @@ class BatchEvaluator:
         self.images = images
         self.score = score
         self.max_batch = max_batch
-        self._buffer = np.empty((0,) + images.images.shape[1:], dtype=np.float32)
+        self._buffer = np.empty((0, *images.images.shape[1:]), dtype=np.float32)
 
     def probabilities(self, owners: np.ndarray, changes: PixelChanges | None = None) -> np.ndarray:
-        """Class probabilities (m, classes) for images `owners`, each with its own change applied."""
+        """Class probabilities (m, classes) of images `owners`, each with its change applied."""
         m = len(owners)
         self._reserve(min(m, self.max_batch))
         parts = []
@@ -36,4 +36,4 @@ class BatchEvaluator:
 
     def _reserve(self, size: int) -> None:
         if len(self._buffer) < size:
-            self._buffer = np.empty((size,) + self._buffer.shape[1:], dtype=np.float32)
+            self._buffer = np.empty((size, *self._buffer.shape[1:]), dtype=np.float32)

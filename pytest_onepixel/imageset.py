@@ -20,7 +20,7 @@ LAYOUTS = ("NCHW", "NHWC")
 
 @dataclass(frozen=True)
 class PixelChanges:
-    """Realized k-pixel changes for m candidates: rows/cols (m, k) ints, values (m, k, C) in dtype."""
+    """Realized changes of m candidates: rows, cols (m, k) ints; values (m, k, C) in the dtype."""
 
     rows: np.ndarray
     cols: np.ndarray
@@ -51,7 +51,7 @@ class ImageSet:
                 f"{array.shape}. Stack single images with np.stack or add the batch axis."
             )
         if array.shape[0] == 0:
-            raise InputError("images is empty (shape %s): give at least one image." % (array.shape,))
+            raise InputError(f"images is empty (shape {array.shape}): give at least one image.")
         if array.dtype.kind not in "uif":
             raise InputError(
                 f"images must hold integer or float pixels; found dtype {array.dtype}. "

@@ -66,7 +66,7 @@ class AttackResult:
 
     @property
     def success_rate(self) -> float:
-        """successes / attacked; 0.0 when nothing was attacked (check `attacked` before trusting it)."""
+        """successes / attacked; 0.0 when nothing was attacked (check `attacked` first)."""
         return self.successes / self.attacked if self.attacked else 0.0
 
     @property

@@ -75,7 +75,7 @@ def to_probabilities(scores: np.ndarray) -> np.ndarray:
 def _as_array(raw: object) -> np.ndarray:
     try:
         return np.asarray(raw)
-    except Exception as error:  # noqa: BLE001 - any conversion failure means the same to a user
+    except Exception as error:
         raise ModelOutputError(
             f"the model returned a {type(raw).__name__} that cannot be read as an array "
             f"({error}). Return a numpy array (or a CPU tensor without grad) of class scores."
