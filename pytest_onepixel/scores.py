@@ -73,10 +73,17 @@ def to_probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def _as_array(raw: object) -> np.ndarray:
+    hint = "Return a numpy array (or a CPU tensor without grad) of class scores."
     try:
-        return np.asarray(raw)
+        scores = np.asarray(raw)
     except Exception as error:
         raise ModelOutputError(
             f"the model returned a {type(raw).__name__} that cannot be read as an array "
-            f"({error}). Return a numpy array (or a CPU tensor without grad) of class scores."
+            f"({error}). {hint}"
         ) from None
+    if scores.dtype.kind not in "iuf":
+        raise ModelOutputError(
+            f"the model returned a {type(raw).__name__} of dtype {scores.dtype}, not numbers. "
+            f"{hint}"
+        )
+    return scores

@@ -1,0 +1,47 @@
+"""Tiny models shared by the tests.
+
+`LinearModel` scores each image with elementwise products and a sum over a fixed axis, so an
+image's scores do not depend on which other images share its batch (a BLAS matmul may change in
+the last bit with the batch size, which would hide the determinism the engine promises).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+class LinearModel:
+    """Linear logits over the flattened image; counts the images it has scored."""
+
+    def __init__(self, image_shape: tuple[int, ...], classes: int = 4, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.weights = rng.normal(size=(int(np.prod(image_shape)), classes))
+        self.scale = 1.0
+        self.images_seen = 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.images_seen += len(batch)
+        flat = batch.reshape(len(batch), -1).astype(np.float64)
+        return (flat[:, :, None] * self.weights[None]).sum(axis=1) * self.scale
+
+
+def labelled_images(
+    model: LinearModel, images: np.ndarray, flip_every: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels the model gets right (every `flip_every`-th one wrong, to exercise clean accuracy)."""
+    labels = model(images.astype(np.float32)).argmax(axis=1)
+    model.images_seen = 0
+    if flip_every:
+        labels[::flip_every] = (labels[::flip_every] + 1) % model.weights.shape[1]
+    return images, labels
+
+
+@pytest.fixture
+def digits_like() -> tuple[LinearModel, np.ndarray, np.ndarray]:
+    """Twenty 6x6 one-channel uint8 images in 0..16 with a 4-class linear model."""
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 17, size=(20, 6, 6)).astype(np.uint8)
+    model = LinearModel((6, 6), classes=4, seed=2)
+    model.scale = 1 / 16
+    return (model, *labelled_images(model, images))

@@ -1,0 +1,205 @@
+"""Engine invariants a gate relies on, checked by hypothesis over random small problems."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from conftest import LinearModel, labelled_images
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_onepixel import AttackResult, attack
+
+
+@dataclass
+class Problem:
+    model: LinearModel
+    images: np.ndarray
+    labels: np.ndarray
+    layout: str
+    options: dict
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> Problem:
+    """Random images (rank 3 or 4, either layout, uint8 or float), model and attack settings."""
+    n = draw(st.integers(1, 6))
+    height, width = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    channels = draw(st.sampled_from([None, 1, 3]))
+    layout = draw(st.sampled_from(["NCHW", "NHWC"]))
+    integer = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if channels is None:
+        shape = (n, height, width)
+    else:
+        shape = (n, channels, height, width) if layout == "NCHW" else (n, height, width, channels)
+    if integer:
+        images = rng.integers(0, 256, size=shape).astype(np.uint8)
+    else:
+        images = rng.random(shape).astype(np.float32)
+    model = LinearModel(shape[1:], classes=3, seed=draw(st.integers(0, 1000)))
+    model.scale = (1 / 255 if integer else 1.0) * draw(st.sampled_from([0.3, 1.0, 3.0]))
+    images, labels = labelled_images(model, images, flip_every=draw(st.sampled_from([0, 3])))
+    options = {
+        "budget": draw(st.integers(1, 60)),
+        "pixels": draw(st.integers(1, min(3, height * width))),
+        "popsize": draw(st.integers(4, 12)),
+        "seed": draw(st.integers(0, 2**16)),
+        "preset": draw(st.sampled_from(["default", "paper"])),
+    }
+    return Problem(model, images, labels, layout, options)
+
+
+def run(problem: Problem, **overrides: object) -> AttackResult:
+    options = {**problem.options, "layout": problem.layout, **overrides}
+    return attack(problem.model, problem.images, problem.labels, **options)
+
+
+def changed_pixels(problem: Problem, adversarial: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """Number of (row, col) positions where any channel differs, per image."""
+    differs = adversarial != original
+    if differs.ndim == 4:
+        differs = differs.any(axis=1 if problem.layout == "NCHW" else 3)
+    return differs.sum(axis=(1, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_queries_are_exact_and_never_exceed_the_budget(problem: Problem) -> None:
+    result = run(problem)
+    budget = problem.options["budget"]
+    for record in result.records:
+        assert record.queries <= budget
+        if record.attacked and not record.success:
+            assert record.queries == budget
+        if record.success:
+            assert 1 <= record.first_success_query <= record.queries
+    # The model saw: one clean pass, every search query, one confirmation per attacked image.
+    n = len(problem.images)
+    assert problem.model.images_seen == n + result.queries_used + result.attacked
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_adversarial_images_change_at_most_k_pixels_within_range_and_dtype(
+    problem: Problem,
+) -> None:
+    result = run(problem)
+    indices, adversarial = result.adversarial_images()
+    assert adversarial.dtype == problem.images.dtype
+    assert adversarial.shape[1:] == problem.images.shape[1:]
+    lo, hi = result.settings["pixel_range"]
+    assert adversarial.min(initial=lo) >= lo and adversarial.max(initial=hi) <= hi
+    changed = changed_pixels(problem, adversarial, problem.images[indices])
+    assert (changed <= problem.options["pixels"]).all()
+    for record in result.records:
+        for row, col, values in record.pixels:
+            assert 0 <= row < problem.images.shape[-2 if problem.layout == "NCHW" else 1]
+            assert all(lo <= v <= hi for v in values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_every_reported_success_is_misclassified_when_run_again(problem: Problem) -> None:
+    result = run(problem)
+    indices, adversarial = result.adversarial_images()
+    if len(indices):
+        predicted = problem.model(adversarial.astype(np.float32)).argmax(axis=1)
+        assert (predicted != problem.labels[indices]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.integers(0, 2))
+def test_targeted_successes_reach_the_target(problem: Problem, target: int) -> None:
+    result = run(problem, targets=target)
+    indices, adversarial = result.adversarial_images()
+    if len(indices):
+        assert (problem.model(adversarial.astype(np.float32)).argmax(axis=1) == target).all()
+    for record, label in zip(result.records, problem.labels, strict=True):
+        assert record.target == target
+        assert not record.attacked or label != target
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_records_do_not_depend_on_max_batch(problem: Problem) -> None:
+    reference = run(problem, max_batch=4096).records
+    assert run(problem, max_batch=1).records == reference
+    assert run(problem, max_batch=7).records == reference
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.randoms(use_true_random=False))
+def test_records_do_not_depend_on_the_other_images(problem: Problem, shuffle) -> None:
+    reference = {r.index: r for r in run(problem, max_batch=5).records}
+    order = list(range(len(problem.images)))
+    shuffle.shuffle(order)
+    kept = order[: max(1, len(order) - 1)]
+    subset = attack(
+        problem.model,
+        problem.images[kept],
+        problem.labels[kept],
+        indices=kept,
+        layout=problem.layout,
+        max_batch=5,
+        **problem.options,
+    )
+    assert [r.index for r in subset.records] == kept
+    for record in subset.records:
+        assert record == reference[record.index]
+
+
+def test_success_rate_at_smaller_budgets_is_the_robustness_curve(digits_like) -> None:
+    model, images, labels = digits_like
+    result = attack(model, images, labels, budget=200, pixel_range=(0, 16), popsize=10)
+    curve = [result.success_rate_at(b) for b in (1, 10, 50, 100, 200)]
+    assert curve == sorted(curve)
+    assert curve[-1] == result.success_rate
+    smaller = attack(model, images, labels, budget=50, pixel_range=(0, 16), popsize=10)
+    assert smaller.success_rate == result.success_rate_at(50)
+
+
+def test_summary_counts_and_json_report(digits_like) -> None:
+    model, images, labels = digits_like
+    labels = labels.copy()
+    labels[:5] = (labels[:5] + 1) % 4
+    result = attack(model, images, labels, budget=30, pixel_range=(0, 16))
+    assert result.attacked == 15
+    assert result.clean_accuracy == 0.75
+    assert result.success_rate == result.successes / 15
+    assert result.queries_used == sum(r.queries for r in result.records)
+    assert [r.attacked for r in result.records[:5]] == [False] * 5
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["summary"]["attacked"] == 15
+    assert data["settings"]["budget"] == 30
+    assert len(data["records"]) == 20
+
+
+def test_model_receives_float32_batches_in_the_images_layout() -> None:
+    seen = []
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(3, 8, 5, 3)).astype(np.uint8)
+
+    def model(batch: np.ndarray) -> np.ndarray:
+        seen.append((batch.dtype, batch.shape[1:]))
+        return np.stack([batch[:, 0, 0, 0], 255 - batch[:, 0, 0, 0]], axis=1)
+
+    attack(model, images, np.zeros(3, dtype=int), budget=8, layout="NHWC", max_batch=4)
+    assert set(seen) == {(np.dtype(np.float32), (8, 5, 3))}
+
+
+def test_an_easy_model_is_fooled_with_the_right_pixel() -> None:
+    """A model that only looks at one pixel is fooled exactly by changing that pixel."""
+    images = np.full((4, 1, 5, 5), 200, dtype=np.uint8)
+
+    def model(batch: np.ndarray) -> np.ndarray:
+        bright = batch[:, 0, 2, 3] > 100
+        return np.stack([bright, ~bright], axis=1).astype(np.float32) * 5
+
+    result = attack(model, images, np.zeros(4, dtype=int), budget=400, seed=3)
+    assert result.success_rate == 1.0
+    for record in result.records:
+        ((row, col, (value,)),) = record.pixels
+        assert (row, col) == (2, 3) and value <= 100

@@ -1,0 +1,96 @@
+"""Each user mistake raises a OnePixelError subclass saying what was expected and what was found."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import LinearModel
+
+from pytest_onepixel import InputError, ModelOutputError, OnePixelError, attack
+
+IMAGES = np.zeros((3, 4, 4), dtype=np.uint8)
+LABELS = np.zeros(3, dtype=int)
+
+
+def model(batch: np.ndarray) -> np.ndarray:
+    return np.tile([2.0, 1.0, 0.0], (len(batch), 1))
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "options", "message"),
+    [
+        (np.zeros((4, 4), np.uint8), LABELS, {}, r"shape \(N, C, H, W\).*rank 2"),
+        (np.zeros((1, 1, 1, 4, 4), np.uint8), LABELS, {}, r"found an array of rank 5"),
+        (np.zeros((0, 4, 4), np.uint8), LABELS, {}, r"images is empty"),
+        (IMAGES.astype(bool), LABELS, {}, r"integer or float pixels; found dtype bool"),
+        (IMAGES.astype(np.float32) + 2, LABELS, {}, r"pixel_range \(0, 1\).*from 2 to 2"),
+        (IMAGES, LABELS, {"layout": "CHW"}, r"layout must be one of.*'CHW'"),
+        (IMAGES, LABELS, {"pixel_range": (1, 0)}, r"low < high; found \(1, 0\)"),
+        (
+            IMAGES,
+            LABELS[:2],
+            {},
+            r"labels must hold one integer per image: 3 values; found shape \(2,\)",
+        ),
+        (IMAGES, [0.5, 0, 0], {}, r"labels must be integers; found dtype float64"),
+        (IMAGES, [0, 3, 0], {}, r"labels must lie in 0..2 .* found 3 at position 1"),
+        (IMAGES, [0, -1, 0], {}, r"labels must lie in 0..2"),
+        (IMAGES, LABELS, {"targets": [0, 9, 1]}, r"targets must lie in 0..2 .* found 9"),
+        (IMAGES, LABELS, {"targets": [0, 1]}, r"targets must hold one integer per image"),
+        (IMAGES, LABELS, {"budget": 0}, r"budget must be an integer >= 1; found 0"),
+        (IMAGES, LABELS, {"budget": 2.5}, r"budget must be an integer >= 1; found 2.5"),
+        (IMAGES, LABELS, {"pixels": 0}, r"pixels must be an integer >= 1; found 0"),
+        (IMAGES, LABELS, {"pixels": 17}, r"pixels must be at most the 16 pixels"),
+        (IMAGES, LABELS, {"max_batch": 0}, r"max_batch must be an integer >= 1"),
+        (IMAGES, LABELS, {"popsize": 3}, r"popsize must be an integer >= 4"),
+        (IMAGES, LABELS, {"seed": -1}, r"seed must be a non-negative integer"),
+        (IMAGES, LABELS, {"preset": "fast"}, r"preset must be one of \['default', 'paper'\]"),
+        (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct"),
+    ],
+)
+def test_bad_arguments_raise_input_error(images, labels, options, message) -> None:
+    with pytest.raises(InputError, match=message):
+        attack(model, images, labels, **options)
+
+
+@pytest.mark.parametrize(
+    ("bad_model", "message"),
+    [
+        (lambda b: np.zeros(len(b)), r"shape \(batch, classes\).*returned shape \(3,\)"),
+        (lambda b: np.zeros((len(b) + 1, 3)), r"batch of 3 images.*returned shape \(4, 3\)"),
+        (lambda b: np.zeros((len(b), 1)), r"at least 2 classes"),
+        (lambda b: np.full((len(b), 3), np.nan), r"non-finite scores \(NaN or inf\) for 3 of 3"),
+        (lambda b: [[object()]] * len(b), r"of dtype object, not numbers"),
+    ],
+)
+def test_bad_model_output_raises_model_output_error(bad_model, message) -> None:
+    with pytest.raises(ModelOutputError, match=message):
+        attack(bad_model, IMAGES, LABELS)
+
+
+def test_a_model_that_changes_its_class_count_is_caught() -> None:
+    calls = []
+
+    def shifty(batch: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return np.tile([2.0, 1.0, 0.0] + [0.0] * (len(calls) > 1), (len(batch), 1))
+
+    with pytest.raises(ModelOutputError, match=r"returned 4 classes .* after 3"):
+        attack(shifty, IMAGES, LABELS, budget=10)
+
+
+def test_infinite_scores_during_the_search_are_caught() -> None:
+    linear = LinearModel((4, 4), classes=3)
+
+    def explodes_on_change(batch: np.ndarray) -> np.ndarray:
+        scores = linear(batch)
+        scores[batch.reshape(len(batch), -1).any(axis=1)] = np.inf
+        return scores
+
+    labels = linear(IMAGES.astype(np.float32)).argmax(axis=1)
+    with pytest.raises(ModelOutputError, match="non-finite"):
+        attack(explodes_on_change, IMAGES, labels, budget=10)
+
+
+def test_all_errors_share_the_base_class() -> None:
+    assert issubclass(InputError, OnePixelError) and issubclass(ModelOutputError, OnePixelError)
