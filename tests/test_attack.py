@@ -94,9 +94,10 @@ def test_adversarial_images_change_at_most_k_pixels_within_range_and_dtype(
     assert adversarial.min(initial=lo) >= lo and adversarial.max(initial=hi) <= hi
     changed = changed_pixels(problem, adversarial, problem.images[indices])
     assert (changed <= problem.options["pixels"]).all()
+    spatial = problem.images.shape[-2:] if problem.layout == "NCHW" else problem.images.shape[1:3]
     for record in result.records:
         for row, col, values in record.pixels:
-            assert 0 <= row < problem.images.shape[-2 if problem.layout == "NCHW" else 1]
+            assert 0 <= row < spatial[0] and 0 <= col < spatial[1]
             assert all(lo <= v <= hi for v in values)
 
 

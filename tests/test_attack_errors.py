@@ -30,7 +30,7 @@ def model(batch: np.ndarray) -> np.ndarray:
             IMAGES,
             LABELS[:2],
             {},
-            r"labels must hold one integer per image: 3 values; found shape \(2,\)",
+            r"labels must hold one integer per image: 3 values; found shape",
         ),
         (IMAGES, [0.5, 0, 0], {}, r"labels must be integers; found dtype float64"),
         (IMAGES, [0, 3, 0], {}, r"labels must lie in 0..2 .* found 3 at position 1"),
