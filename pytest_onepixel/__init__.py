@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from .api import attack
 from .attack import PRESETS, Preset, default_popsize
-from .errors import InputError, ModelOutputError, OnePixelError
+from .data import Dataset, Sample, load_data, sample
+from .errors import (
+    DataError,
+    InputError,
+    ModelCallError,
+    ModelLoadError,
+    ModelOutputError,
+    OnePixelError,
+    OnePixelWarning,
+)
+from .models import Model, load_model
 from .result import AttackResult, ImageRecord
 
 __version__ = "0.1.0"
@@ -16,12 +26,22 @@ __version__ = "0.1.0"
 __all__ = [
     "PRESETS",
     "AttackResult",
+    "DataError",
+    "Dataset",
     "ImageRecord",
     "InputError",
+    "Model",
+    "ModelCallError",
+    "ModelLoadError",
     "ModelOutputError",
     "OnePixelError",
+    "OnePixelWarning",
     "Preset",
+    "Sample",
     "__version__",
     "attack",
     "default_popsize",
+    "load_data",
+    "load_model",
+    "sample",
 ]

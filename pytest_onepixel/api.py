@@ -8,7 +8,7 @@ a reported success is one the model really gets wrong.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -16,12 +16,14 @@ from .attack import PRESETS, Job, OnePixelSearch, SearchOutcome, default_popsize
 from .errors import InputError
 from .evaluator import BatchEvaluator
 from .imageset import ImageSet
+from .models import load_model
+from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
-from .scores import ModelFn, ScoreFunction
+from .scores import ScoreFunction
 
 
 def attack(
-    model: ModelFn,
+    model: object,
     images: np.ndarray,
     labels: Sequence[int] | np.ndarray,
     *,
@@ -31,8 +33,9 @@ def attack(
     seed: int = 0,
     popsize: int | None = None,
     max_batch: int = 4096,
-    layout: str = "NCHW",
+    layout: str | None = None,
     pixel_range: tuple[float, float] | None = None,
+    preprocess: Mapping[str, object] | None = None,
     preset: str = "default",
     indices: Sequence[int] | np.ndarray | None = None,
 ) -> AttackResult:
@@ -40,10 +43,11 @@ def attack(
 
     Parameters
     ----------
-    model : callable
-        Takes a float32 batch in the images' layout and shape (pixel values as stored, e.g.
-        0-255) and returns class scores of shape (batch, classes): logits or probabilities.
-        A softmax is applied to rows that are not already probability vectors.
+    model : Model, path, "package.module:factory", nn.Module or callable
+        Anything `load_model()` takes. A callable takes a float32 batch in the images' layout
+        and shape (pixel values as stored, e.g. 0-255) and returns class scores of shape
+        (batch, classes): logits or probabilities. A softmax is applied to rows that are not
+        already probability vectors.
     images : array
         (N, C, H, W) or (N, H, W, C) per `layout`, or (N, H, W) for one channel; uint8 or float.
     labels : sequence of int
@@ -61,10 +65,14 @@ def attack(
         DE population size (>= 4); default from the preset, or `default_popsize(budget)`.
     max_batch : int, default 4096
         The most images sent to the model in one call; bounds memory.
-    layout : {"NCHW", "NHWC"}
-        Axis order of 4-D images (and of the batches the model receives).
+    layout : {"NCHW", "NHWC"}, optional
+        Axis order of 4-D images (and of the batches the model receives); by default the
+        layout the model reports (ONNX), else NCHW.
     pixel_range : (low, high), optional
         Range of pixel values; (0, 255) for integer dtypes and (0, 1) for floats by default.
+    preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
+        Applied to each perturbed raw batch, ``(x * scale - mean) / std`` per channel, just
+        before the model: the attack itself stays in pixel space.
     preset : {"default", "paper"}
         "paper" is Su et al.'s setting (population 400, F = 0.5, no crossover, values from
         N(mid, half-range)); "default" seeds half the initial population with extreme colours
@@ -84,7 +92,14 @@ def attack(
         )
     if not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
+    resolved = load_model(model)
+    layout = layout or resolved.layout or "NCHW"
+    if preprocess:
+        resolved = PreprocessedModel(resolved, preprocess, layout)
     image_set = ImageSet.from_user(images, layout, pixel_range)
+    check_fits = getattr(resolved, "check_fits", None)
+    if check_fits is not None:
+        check_fits(image_set.images.shape[1:], layout)
     n = len(image_set.images)
     label_array = _integer_vector("labels", labels, n)
     index_array = np.arange(n) if indices is None else _integer_vector("indices", indices, n)
@@ -97,7 +112,7 @@ def attack(
             f"image; found {pixels}."
         )
 
-    evaluator = BatchEvaluator(image_set, ScoreFunction(model), max_batch)
+    evaluator = BatchEvaluator(image_set, ScoreFunction(resolved.predict), max_batch)
     clean = evaluator.probabilities(np.arange(n)).argmax(axis=1)
     num_classes = evaluator.score.num_classes
     _check_classes("labels", label_array, num_classes)

@@ -17,3 +17,19 @@ class InputError(OnePixelError, ValueError):
 
 class ModelOutputError(OnePixelError):
     """The model returned something other than one finite row of class scores per image."""
+
+
+class ModelCallError(OnePixelError):
+    """The model raised when called on a batch (often a layout, rank or channel mismatch)."""
+
+
+class ModelLoadError(OnePixelError):
+    """A model file, factory or object could not be loaded, or does not fit the data."""
+
+
+class DataError(OnePixelError):
+    """Held-out data could not be loaded or sampled."""
+
+
+class OnePixelWarning(UserWarning):
+    """Something worth knowing that does not stop the run (e.g. fewer images than asked for)."""

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import ModelOutputError
+from .errors import ModelCallError, ModelOutputError, OnePixelError
+from .importing import first_line
 
 ModelFn = Callable[[np.ndarray], object]
 
@@ -28,7 +29,16 @@ class ScoreFunction:
         self.calls = 0
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        raw = self._model(batch)
+        try:
+            raw = self._model(batch)
+        except OnePixelError:
+            raise
+        except Exception as error:
+            raise ModelCallError(
+                f"the model raised {first_line(error)} on a float32 batch of shape "
+                f"{batch.shape}. Check that `layout`, the channel count and the image size are "
+                "the ones the model takes, and its preprocessing (scale, mean, std)."
+            ) from error
         self.calls += 1
         scores = _as_array(raw)
         n = batch.shape[0]

@@ -1,0 +1,219 @@
+"""Held-out data from the files ML repos already keep, and the deterministic sample of a gate.
+
+Sources: an ``.npz`` (keys ``x``/``y`` by default), a pair of ``.npy`` files, a folder with one
+sub-folder of images per class (Pillow, extra ``images``), or a ``"package.module:function"``
+returning ``(images, labels)`` or ``(images, labels, class_names)``.
+
+The sample keeps its random order: the gate attacks it in that order, so any prefix at which an
+early verdict stops is itself a random sample of the data.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, OnePixelWarning
+from .importing import import_object, looks_like_spec
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images with integer labels; `layout` is set when the source fixes it (image folders)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...] | None = None
+    layout: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The images one gate attacks; `indices` are their positions in the dataset (RNG keys)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+    dataset: Dataset
+
+
+def load_data(
+    source: str | Path | Sequence[str | Path] | Mapping[str, str | Path],
+    *,
+    x_key: str = "x",
+    y_key: str = "y",
+) -> Dataset:
+    """Load held-out images and labels from any supported source (see the module docstring).
+
+    A pair of .npy files is given as ``(x_path, y_path)`` or ``{"x": ..., "y": ...}``.
+    """
+    if isinstance(source, Mapping):
+        missing = {"x", "y"} - set(source)
+        if missing:
+            raise DataError(
+                f"a pair of .npy files is given as {{x: images.npy, y: labels.npy}}; "
+                f"{sorted(missing)} missing in {dict(source)}."
+            )
+        return _checked(_load_npy(source["x"]), _load_npy(source["y"]), None, None, str(source))
+    if isinstance(source, (list, tuple)):
+        if len(source) != 2:
+            raise DataError(f"a pair of .npy files needs 2 paths; found {len(source)}.")
+        return load_data({"x": source[0], "y": source[1]})
+    if looks_like_spec(source):
+        return _from_function(str(source))
+    path = Path(source)
+    if path.is_dir():
+        return _from_folder(path)
+    if not path.is_file():
+        raise DataError(f"data file or folder not found: {path}. Check the path.")
+    if path.suffix.lower() == ".npz":
+        return _from_npz(path, x_key, y_key)
+    raise DataError(
+        f"cannot read data from {path}: use an .npz file, a pair of .npy files, a folder of "
+        "class sub-folders, or a 'package.module:function' string."
+    )
+
+
+def sample(dataset: Dataset, samples: int, seed: int = 0, *, stratified: bool = False) -> Sample:
+    """`samples` images drawn without replacement, in a random order fixed by `seed`.
+
+    Stratified sampling gives each class its share of the sample (largest remainders), so a
+    small sample of imbalanced data still covers every class.
+    """
+    n = len(dataset.labels)
+    if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples <= 0:
+        raise DataError(f"samples must be a positive integer; found {samples!r}.")
+    if samples > n:
+        warnings.warn(
+            f"samples={samples} is more than the {n} images in {dataset.source or 'the data'}; "
+            f"using all {n}.",
+            OnePixelWarning,
+            stacklevel=2,
+        )
+        samples = n
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
+    if stratified:
+        indices = rng.permutation(_stratified(dataset.labels, samples, rng))
+    else:
+        indices = rng.permutation(n)[:samples]
+    return Sample(dataset.images[indices], dataset.labels[indices], indices, dataset)
+
+
+def _stratified(labels: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * samples / len(labels)
+    take = np.floor(quota).astype(int)
+    remainder_order = np.argsort(-(quota - take), kind="stable")
+    take[remainder_order[: samples - take.sum()]] += 1
+    chosen = [
+        rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+        for c, k in zip(classes, take, strict=True)
+    ]
+    return np.concatenate(chosen)
+
+
+def _from_npz(path: Path, x_key: str, y_key: str) -> Dataset:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as error:
+        raise DataError(f"{path} is not a readable .npz file ({error}).") from None
+    with archive:
+        missing = [key for key in (x_key, y_key) if key not in archive.files]
+        if missing:
+            raise DataError(
+                f"{path} has no array named {missing[0]!r}; it holds {archive.files}. Name the "
+                "image and label arrays with x_key / y_key (YAML: `x_key`, `y_key`)."
+            )
+        names = tuple(map(str, archive["class_names"])) if "class_names" in archive else None
+        return _checked(archive[x_key], archive[y_key], names, None, str(path))
+
+
+def _load_npy(path: str | Path) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}. Check the path.")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as error:
+        raise DataError(f"{path} is not a readable .npy file ({error}).") from None
+
+
+def _from_folder(folder: Path) -> Dataset:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataError(
+            f"reading the image folder {folder} needs Pillow: pip install "
+            "'pytest-onepixel[images]'."
+        ) from None
+    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir())
+    files = [
+        (label, f)
+        for label, d in enumerate(class_dirs)
+        for f in sorted(d.iterdir())
+        if f.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    if not files:
+        raise DataError(
+            f"{folder} holds no images in class sub-folders: put each class's images "
+            f"({', '.join(IMAGE_SUFFIXES)}) in a sub-folder named after the class."
+        )
+    arrays = []
+    for _, path in files:
+        with Image.open(path) as image:
+            grey = image.mode in ("L", "1")
+            arrays.append(np.asarray(image.convert("L" if grey else "RGB")))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(
+            f"the images in {folder} differ in size or mode ({sorted(shapes)[:3]}...): resize "
+            "them to one size first."
+        )
+    labels = np.array([label for label, _ in files], dtype=np.int64)
+    names = tuple(d.name for d in class_dirs)
+    return _checked(np.stack(arrays), labels, names, "NHWC", str(folder))
+
+
+def _from_function(spec: str) -> Dataset:
+    function = import_object(spec, "data function", DataError)
+    try:
+        returned = function()
+    except Exception as error:
+        raise DataError(f"data function {spec} raised {type(error).__name__}: {error}") from None
+    if not isinstance(returned, tuple) or len(returned) not in (2, 3):
+        raise DataError(
+            f"data function {spec} must return (images, labels) or (images, labels, "
+            f"class_names); it returned a {type(returned).__name__}."
+        )
+    names = tuple(map(str, returned[2])) if len(returned) == 3 else None
+    return _checked(np.asarray(returned[0]), np.asarray(returned[1]), names, None, spec)
+
+
+def _checked(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: tuple[str, ...] | None,
+    layout: str | None,
+    source: str,
+) -> Dataset:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(
+            f"labels in {source} must be a 1-D array of integers; found dtype {labels.dtype} "
+            f"and shape {labels.shape}."
+        )
+    if len(images) != len(labels):
+        raise DataError(
+            f"{source} has {len(images)} images but {len(labels)} labels; there must be one "
+            "label per image."
+        )
+    if not len(labels):
+        raise DataError(f"{source} holds no images.")
+    return Dataset(images, labels.astype(np.int64), class_names, layout, source)

@@ -1,0 +1,73 @@
+"""Scale and per-channel normalisation applied just before the model.
+
+The attack perturbs images in raw pixel space (0-255 or 0-1) so every adversarial image is one
+the user can save; the model may want `(x * scale - mean) / std`. Applying that here, to the
+whole perturbed batch in one vectorised step, keeps both sides honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import ModelLoadError
+from .base import Model
+
+PREPROCESS_KEYS = ("scale", "mean", "std")
+
+
+class PreprocessedModel:
+    """A Model whose inputs are scaled and normalised per channel first."""
+
+    def __init__(self, inner: Model, preprocess: Mapping[str, object], layout: str) -> None:
+        unknown = sorted(set(preprocess) - set(PREPROCESS_KEYS))
+        if unknown:
+            raise ModelLoadError(
+                f"preprocess accepts the keys {list(PREPROCESS_KEYS)}; found unknown {unknown}."
+            )
+        self.inner = inner
+        self.scale = np.float32(preprocess.get("scale", 1.0))
+        self.mean = _channel_vector("mean", preprocess.get("mean", 0.0))
+        self.std = _channel_vector("std", preprocess.get("std", 1.0))
+        if (self.std <= 0).any():
+            raise ModelLoadError(f"preprocess std must be > 0; found {self.std.tolist()}.")
+        self.layout = layout
+        self.num_classes = inner.num_classes
+        self.description = f"{inner.description} with preprocess {dict(preprocess)}"
+        self.content_hash = inner.content_hash
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        mean, std = (
+            self._broadcastable(n, v, batch) for n, v in (("mean", self.mean), ("std", self.std))
+        )
+        return self.inner.predict(((batch * self.scale - mean) / std).astype(np.float32))
+
+    def _broadcastable(self, name: str, vector: np.ndarray, batch: np.ndarray) -> np.ndarray:
+        if len(vector) == 1:
+            return vector[0]
+        axis = 1 if self.layout == "NCHW" else 3
+        channels = batch.shape[axis] if batch.ndim == 4 else 1
+        if len(vector) != channels:
+            raise ModelLoadError(
+                f"preprocess {name} has {len(vector)} values but the images have {channels} "
+                "channel(s); give one value per channel or a single value."
+            )
+        shape = [1] * batch.ndim
+        shape[axis] = -1
+        return vector.reshape(shape)
+
+    def check_fits(self, image_shape: tuple[int, ...], layout: str) -> None:
+        check = getattr(self.inner, "check_fits", None)
+        if check is not None:
+            check(image_shape, layout)
+
+
+def _channel_vector(name: str, values: object) -> np.ndarray:
+    vector = np.atleast_1d(np.asarray(values, dtype=np.float32))
+    if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
+        raise ModelLoadError(
+            f"preprocess {name} must be a number or a list of numbers (one per channel); "
+            f"found {values!r}."
+        )
+    return vector
