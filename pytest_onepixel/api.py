@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .attack import PRESETS, Job, OnePixelSearch, SearchOutcome, default_popsize
+from .attack import PRESETS, Job, OnePixelSearch, Preset, SearchOutcome, default_popsize
 from .errors import InputError
 from .evaluator import BatchEvaluator
 from .imageset import ImageSet
@@ -36,7 +36,7 @@ def attack(
     layout: str | None = None,
     pixel_range: tuple[float, float] | None = None,
     preprocess: Mapping[str, object] | None = None,
-    preset: str = "default",
+    preset: str | Preset = "default",
     indices: Sequence[int] | np.ndarray | None = None,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
@@ -73,18 +73,22 @@ def attack(
     preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
         Applied to each perturbed raw batch, ``(x * scale - mean) / std`` per channel, just
         before the model: the attack itself stays in pixel space.
-    preset : {"default", "paper"}
+    preset : {"default", "paper"} or Preset
         "paper" is Su et al.'s setting (population 400, F = 0.5, no crossover, values from
-        N(mid, half-range)); "default" seeds half the initial population with extreme colours
-        and sizes the population to the budget (see bench/popsize.md).
+        N(mid, half-range)); "default" seeds three quarters of the initial population with
+        extreme colours and sizes the population to the budget (see bench/popsize.md). A
+        `Preset` object sets mutation, crossover and seeding directly.
     indices : sequence of int, optional
         Sample index of each image (default 0..N-1): reported in the records and used as the
         image's RNG key, so a shard of a sample reproduces the full run's records.
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
-    if preset not in PRESETS:
-        raise InputError(f"preset must be one of {sorted(PRESETS)}; found {preset!r}.")
-    chosen = PRESETS[preset]
+    if isinstance(preset, Preset):
+        chosen = preset
+    elif preset in PRESETS:
+        chosen = PRESETS[preset]
+    else:
+        raise InputError(f"preset must be a Preset or one of {sorted(PRESETS)}; found {preset!r}.")
     popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
     if not isinstance(popsize, numbers.Integral) or popsize < 4:
         raise InputError(
@@ -147,7 +151,7 @@ def attack(
         "budget": budget,
         "pixels": pixels,
         "popsize": min(popsize, budget),
-        "preset": preset,
+        "preset": chosen.name,
         "seed": seed,
         "targeted": target_array is not None,
         "layout": layout,

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
 from .evaluator import BatchEvaluator
 from .imageset import ImageSet
 
@@ -52,10 +53,24 @@ class Preset:
     crossover: float | None = None
     extreme_fraction: float = 0.0
 
+    def __post_init__(self) -> None:
+        checks = {
+            "mutation": 0 < self.mutation <= 2,
+            "crossover": self.crossover is None or 0 <= self.crossover <= 1,
+            "extreme_fraction": 0 <= self.extreme_fraction <= 1,
+            "popsize": self.popsize is None or self.popsize >= 4,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise InputError(
+                    f"Preset {self.name!r}: {name}={getattr(self, name)!r} is out of range "
+                    "(mutation in (0, 2], crossover and extreme_fraction in [0, 1], popsize >= 4)."
+                )
+
 
 PRESETS = {
     "paper": Preset("paper", popsize=400),
-    "default": Preset("default", popsize=None, extreme_fraction=0.5),
+    "default": Preset("default", popsize=None, extreme_fraction=0.75),
 }
 
 

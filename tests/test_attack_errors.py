@@ -44,7 +44,12 @@ def model(batch: np.ndarray) -> np.ndarray:
         (IMAGES, LABELS, {"max_batch": 0}, r"max_batch must be an integer >= 1"),
         (IMAGES, LABELS, {"popsize": 3}, r"popsize must be an integer >= 4"),
         (IMAGES, LABELS, {"seed": -1}, r"seed must be a non-negative integer"),
-        (IMAGES, LABELS, {"preset": "fast"}, r"preset must be one of \['default', 'paper'\]"),
+        (
+            IMAGES,
+            LABELS,
+            {"preset": "fast"},
+            r"preset must be a Preset or one of \['default', 'paper'\]",
+        ),
         (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct"),
     ],
 )
@@ -94,3 +99,14 @@ def test_infinite_scores_during_the_search_are_caught() -> None:
 
 def test_all_errors_share_the_base_class() -> None:
     assert issubclass(InputError, OnePixelError) and issubclass(ModelOutputError, OnePixelError)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"mutation": 0.0}, {"crossover": 1.5}, {"extreme_fraction": -0.1}, {"popsize": 2}],
+)
+def test_out_of_range_preset_is_refused(options) -> None:
+    from pytest_onepixel import Preset
+
+    with pytest.raises(InputError, match=f"Preset 'mine': {next(iter(options))}="):
+        Preset("mine", **{"popsize": None, **options})

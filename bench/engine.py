@@ -1,0 +1,159 @@
+"""Engine benchmark: attack strength against the exhaustive limit, and speed against the model's.
+
+Run from the repo root: `python bench/engine.py`.
+
+Two questions a user of the gate cares about, both measured in one run on one machine:
+
+- Strength. On the 8x8 digits (pixel values 0..16) every one-pixel image can be enumerated:
+  64 positions x 17 values = 1088 images per test image. An image the exhaustive search cannot
+  fool, no one-pixel attack can, so the exhaustive success rate is the ceiling, and the ratio
+  of the engine's success rate to it says how much of the achievable strength a 400-query budget
+  captures.
+- Speed. The engine's queries/s over the whole `attack()` call (including the clean pass and the
+  confirmation re-query) divided by the model's own images/s on 4096-image batches: how much the
+  search bookkeeping costs on top of inference. This tiny model is about the worst case for that
+  ratio, as inference is cheap relative to the engine's per-query work.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import onnxruntime
+import torch
+from digits_model import DEFAULT_CACHE, correctly_classified, digits_onnx
+
+import pytest_onepixel
+from pytest_onepixel import AttackResult, Model, attack, load_model
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+BUDGET = 400
+PIXEL_RANGE = (0, 16)
+RAW_BATCH = 4096
+RAW_SECONDS = 2.0
+REPEATS = 3  # timed runs per attack; the median is reported
+GROUP = 4  # images per exhaustive batch: 4 x 1088 = 4352 images per model call
+
+
+def machine() -> str:
+    """One line naming the machine and the versions, so numbers can be compared across runs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"{platform.platform()}, {platform.machine()}, nproc {cores}; Python "
+        f"{platform.python_version()}, numpy {np.__version__}, onnxruntime "
+        f"{onnxruntime.__version__}, torch {torch.__version__}, pytest-onepixel "
+        f"{pytest_onepixel.__version__}"
+    )
+
+
+def timed_attack(
+    model: Model, images: np.ndarray, labels: np.ndarray, **kwargs: object
+) -> tuple[AttackResult, float]:
+    """`attack()` with the benchmark's fixed settings, and its median wall time in seconds.
+
+    A run takes well under a second here, so one timing is noisy; the attack is deterministic
+    (fixed seed), so repeating it only repeats the same work.
+    """
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        result = attack(
+            model, images, labels, budget=BUDGET, pixel_range=PIXEL_RANGE, seed=0, **kwargs
+        )
+        times.append(time.perf_counter() - start)
+    return result, float(np.median(times))
+
+
+def exhaustive_success(model: Predict, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per image, whether any of its 64 x 17 one-pixel variants is misclassified.
+
+    Builds the variants of GROUP images at once as one (GROUP * 1088, 1, 8, 8) batch, so the
+    model sees batches of the same size as the engine's.
+    """
+    _, _, height, width = images.shape
+    lo, hi = PIXEL_RANGE
+    rows, cols, values = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.arange(height), np.arange(width), np.arange(lo, hi + 1), indexing="ij"
+        )
+    )
+    variants = len(rows)
+    fooled = np.zeros(len(images), dtype=bool)
+    for start in range(0, len(images), GROUP):
+        group = images[start : start + GROUP].astype(np.float32)
+        batch = np.repeat(group[:, None], variants, axis=1)  # (g, variants, 1, H, W)
+        batch[:, np.arange(variants), 0, rows, cols] = values
+        predicted = model(batch.reshape(-1, *images.shape[1:])).argmax(axis=1)
+        wrong = predicted.reshape(len(group), variants) != labels[start : start + GROUP, None]
+        fooled[start : start + GROUP] = wrong.any(axis=1)
+    return fooled
+
+
+def raw_throughput(model: Predict, shape: tuple[int, ...], seconds: float = RAW_SECONDS) -> float:
+    """Images/s of the bare model on RAW_BATCH-image batches of random 0..16 pixels."""
+    rng = np.random.default_rng(0)
+    batch = rng.integers(PIXEL_RANGE[0], PIXEL_RANGE[1] + 1, (RAW_BATCH, *shape)).astype(np.float32)
+    model(batch)  # warm-up: first run allocates and plans
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        model(batch)
+        calls += 1
+    return calls * RAW_BATCH / elapsed
+
+
+def main() -> None:
+    path, images, labels = digits_onnx(DEFAULT_CACHE)
+    model = load_model(path, threads=2)  # the adapter the plugin uses, on 2 threads
+    correct = correctly_classified(model.predict, images, labels)
+    x, y = images[correct], labels[correct]
+
+    default, default_s = timed_attack(model, x, y)
+    paper, paper_s = timed_attack(model, x, y, preset="paper")
+    start = time.perf_counter()
+    limit = exhaustive_success(model.predict, x, y)
+    exhaustive_s = time.perf_counter() - start
+    raw = raw_throughput(model.predict, images.shape[1:])
+
+    exhaustive_rate = limit.mean()
+    engine_qps = default.queries_used / default_s
+    found = np.array([r.success for r in default.records])
+    beyond = int((found & ~limit).sum())  # must be 0: exhaustive search is the ceiling
+
+    rows = [
+        ("attacked images (correctly classified test images)", f"{default.attacked}"),
+        ("clean test accuracy", f"{correct.mean():.4f} ({correct.sum()}/{len(correct)})"),
+        (f"success rate, default preset, budget {BUDGET}", f"{default.success_rate:.4f}"),
+        (f"success rate, paper preset, budget {BUDGET}", f"{paper.success_rate:.4f}"),
+        ("exhaustive success rate (64 x 17 one-pixel images)", f"{exhaustive_rate:.4f}"),
+        ("ratio default / exhaustive", f"{default.success_rate / exhaustive_rate:.4f}"),
+        ("ratio paper / exhaustive", f"{paper.success_rate / exhaustive_rate:.4f}"),
+        ("default-preset successes the exhaustive search missed", f"{beyond}"),
+        ("default preset: queries used, median wall s", f"{default.queries_used}, {default_s:.2f}"),
+        ("paper preset: queries used, median wall s", f"{paper.queries_used}, {paper_s:.2f}"),
+        ("attack queries/s (default preset)", f"{engine_qps:,.0f}"),
+        (f"raw model throughput, batch {RAW_BATCH} (images/s)", f"{raw:,.0f}"),
+        ("ratio engine / raw throughput", f"{engine_qps / raw:.3f}"),
+        (
+            "exhaustive search: images, wall s",
+            f"{limit.size * 64 * 17:,}, {exhaustive_s:.2f}",
+        ),
+    ]
+    print(f"machine: {machine()}")
+    print(f"command: python bench/engine.py (model {path.name}, onnxruntime, 2 threads)\n")
+    print("| measure | value |")
+    print("|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    if beyond:
+        print(f"\nWARNING: {beyond} engine successes beyond the exhaustive limit", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
