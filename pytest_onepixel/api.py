@@ -8,7 +8,8 @@ a reported success is one the model really gets wrong.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +39,7 @@ def attack(
     preprocess: Mapping[str, object] | None = None,
     preset: str | Preset = "default",
     indices: Sequence[int] | np.ndarray | None = None,
+    progress: Callable[[AttackProgress], None] | None = None,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -81,6 +83,8 @@ def attack(
     indices : sequence of int, optional
         Sample index of each image (default 0..N-1): reported in the records and used as the
         image's RNG key, so a shard of a sample reproduces the full run's records.
+    progress : callable, optional
+        Called after every generation with an `AttackProgress` (for live progress lines).
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
     if isinstance(preset, Preset):
@@ -131,7 +135,13 @@ def attack(
     search = OnePixelSearch(
         evaluator, jobs, budget=budget, pixels=pixels, popsize=popsize, preset=chosen, seed=seed
     )
-    outcomes = [outcome for finished in search for outcome in finished]
+    outcomes: list[SearchOutcome] = []
+    found = 0
+    for finished in search:
+        outcomes.extend(finished)
+        found += sum(o.found for o in finished)
+        if progress is not None:
+            progress(AttackProgress(len(outcomes), len(jobs), found, evaluator.images_scored))
     records = _confirmed_records(evaluator, outcomes)
     for i in np.flatnonzero(~attacked):
         records[int(i)] = ImageRecord(
@@ -160,6 +170,17 @@ def attack(
     }
     ordered = tuple(records[i] for i in range(n))
     return AttackResult(ordered, settings, image_set.images, layout)
+
+
+@dataclass(frozen=True)
+class AttackProgress:
+    """Where a running attack stands: images finished of those attacked, successes found so far
+    (before confirmation) and images the model has scored, clean pass included."""
+
+    finished: int
+    attacked: int
+    successes: int
+    images_scored: int
 
 
 def _confirmed_records(

@@ -19,6 +19,7 @@ class BatchEvaluator:
         self.images = images
         self.score = score
         self.max_batch = max_batch
+        self.images_scored = 0
         self._buffer = np.empty((0, *images.images.shape[1:]), dtype=np.float32)
 
     def probabilities(self, owners: np.ndarray, changes: PixelChanges | None = None) -> np.ndarray:
@@ -32,6 +33,7 @@ class BatchEvaluator:
                 self._buffer, owners[part], None if changes is None else changes[part]
             )
             parts.append(self.score(batch))
+            self.images_scored += len(batch)
         return np.concatenate(parts) if parts else np.empty((0, self.score.num_classes or 0))
 
     def _reserve(self, size: int) -> None:

@@ -45,3 +45,33 @@ def digits_like() -> tuple[LinearModel, np.ndarray, np.ndarray]:
     model = LinearModel((6, 6), classes=4, seed=2)
     model.scale = 1 / 16
     return (model, *labelled_images(model, images))
+
+
+@pytest.fixture(scope="session")
+def gate_assets(tmp_path_factory) -> dict[str, bytes]:
+    """An ONNX model (the exact-arithmetic TinyNet) and a held-out .npz it mostly gets right."""
+    import warnings
+
+    import torch
+    from tinynet import make
+
+    folder = tmp_path_factory.mktemp("gate_assets")
+    net = make()
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 17, size=(40, 1, 6, 6)).astype(np.uint8)
+    with torch.no_grad():
+        labels = net(torch.from_numpy(images.astype(np.float32))).argmax(1).numpy()
+    labels[::8] = (labels[::8] + 1) % 3
+    np.savez(folder / "holdout.npz", x=images, y=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (torch.from_numpy(images[:2].astype(np.float32)),),
+            str(folder / "tiny.onnx"),
+            dynamo=False,
+            input_names=["pixels"],
+            output_names=["logits"],
+            dynamic_axes={"pixels": {0: "n"}, "logits": {0: "n"}},
+        )
+    return {name: (folder / name).read_bytes() for name in ("tiny.onnx", "holdout.npz")}

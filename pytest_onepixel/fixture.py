@@ -1,0 +1,27 @@
+"""The `onepixel` fixture's object: a gate for tests written in Python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .result import AttackResult
+
+
+class OnePixelFixture:
+    """`check(model, images, labels, **options)` runs the gate with the merged settings
+    (CLI > @pytest.mark.onepixel > check() options > ini > defaults)."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def check(self, model: object, images: object, labels: object, **options: Any) -> AttackResult:
+        """Attack; fail the test with the verdict text when the success rate exceeds the
+        threshold, else return the AttackResult. `options` take any marker keyword
+        (pixel_range, layout, preprocess, budget, ...)."""
+        from .session import OnePixelSession
+
+        return OnePixelSession.of(self._node.config).check(
+            self._node, model, images, labels, **options
+        )

@@ -1,0 +1,195 @@
+"""Run state of one pytest session: settings from the command line and ini, the gates' outcomes,
+the summary table and the JSON report. Created in pytest_configure and kept on the config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import __version__
+from .errors import OnePixelError
+from .models import load_model
+from .progress import ProgressLine
+from .report import failure_text, report_document, table_lines, write_atomically
+from .result import AttackResult
+from .runner import run_gate, run_yaml_gate
+from .settings import (
+    NOT_FOR_MARKERS,
+    SETTINGS,
+    ConfigError,
+    merge_layers,
+    parse_layer,
+    threshold_of,
+)
+from .yamlfile import GateFailed, OnePixelItem
+
+CLI_KEYS = tuple(key for key, setting in SETTINGS.items() if setting.cli)
+MARKER_KEYS = tuple(key for key in SETTINGS if key not in NOT_FOR_MARKERS)
+INI_TYPES = {"budget": int, "samples": int, "pixels": int, "seed": int, "max_success_rate": float}
+
+_SESSION_KEY = pytest.StashKey["OnePixelSession"]()
+
+
+def option_name(key: str) -> str:
+    return "--onepixel-" + key.replace("_", "-")
+
+
+class OnePixelSession:
+    """Everything the hooks delegate to."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.cli = self._cli_layer()
+        self.ini = self._ini_layer()
+        report = config.getoption("onepixel_report") or config.getini("onepixel_report")
+        self.report_path = Path(config.invocation_params.dir, report) if report else None
+        self.full = bool(config.getoption("onepixel_full") or config.getini("onepixel_full"))
+        self.is_worker = hasattr(config, "workerinput")
+        self.outcomes: list[dict[str, Any]] = []
+
+    @classmethod
+    def install(cls, config: pytest.Config) -> OnePixelSession:
+        config.stash[_SESSION_KEY] = session = cls(config)
+        return session
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> OnePixelSession:
+        return config.stash[_SESSION_KEY]
+
+    def _cli_layer(self) -> dict[str, Any]:
+        given = {key: self.config.getoption("onepixel_" + key) for key in CLI_KEYS}
+        given = {key: value for key, value in given.items() if value is not None}
+        return _usage(given, lambda key: option_name(key), CLI_KEYS)
+
+    def _ini_layer(self) -> dict[str, Any]:
+        values = {}
+        for key in CLI_KEYS:
+            raw = self.config.getini("onepixel_" + key)
+            if raw in (None, ""):
+                continue
+            try:
+                values[key] = INI_TYPES.get(key, str)(raw)
+            except ValueError:
+                raise pytest.UsageError(
+                    f"ini key onepixel_{key}: expected a {INI_TYPES[key].__name__}; found {raw!r}."
+                ) from None
+        return _usage(values, lambda key: f"ini key onepixel_{key}", CLI_KEYS)
+
+    def marker_layer(self, node: pytest.Item) -> dict[str, Any]:
+        """kwargs of @pytest.mark.onepixel, the closest marker winning over outer ones."""
+        merged: dict[str, Any] = {}
+        for mark in reversed(list(node.iter_markers("onepixel"))):
+            if mark.args:
+                raise ConfigError(
+                    f"{node.nodeid}: @pytest.mark.onepixel takes keyword arguments only, e.g. "
+                    f"@pytest.mark.onepixel(max_success_rate=0.3); found {mark.args!r}."
+                )
+            merged.update(mark.kwargs)
+        where = lambda key: f"{node.nodeid}: @pytest.mark.onepixel({key}=...)"  # noqa: E731
+        return parse_layer(merged, where, MARKER_KEYS)
+
+    def run_yaml_item(self, item: OnePixelItem) -> None:
+        settings = merge_layers(
+            self.cli, self.marker_layer(item), item.entry, item.defaults, self.ini
+        )
+        progress = ProgressLine(self._terminal(), item.name)
+        try:
+            _, outcome = run_yaml_gate(item.name, settings, progress)
+        finally:
+            progress.close()
+        if not self._record(item, outcome):
+            raise GateFailed(failure_text(outcome, self.report_path))
+
+    def check(
+        self, node: pytest.Item, model: object, images: object, labels: object, **options: Any
+    ) -> AttackResult:
+        """The `onepixel` fixture's check(): the test's own model and data, merged settings.
+        A user mistake fails the test with its message, not a traceback into the plugin."""
+        try:
+            return self._check(node, model, images, labels, **options)
+        except OnePixelError as error:
+            pytest.fail(str(error), pytrace=False)
+
+    def _check(
+        self, node: pytest.Item, model: object, images: object, labels: object, **options: Any
+    ) -> AttackResult:
+        call = parse_layer(
+            options, lambda key: f"{node.nodeid}: onepixel.check({key}=...)", MARKER_KEYS
+        )
+        settings = merge_layers(self.cli, self.marker_layer(node), call, {}, self.ini)
+        threshold = threshold_of(settings, node.nodeid)
+        resolved = load_model(model, device=settings["device"], threads=settings["threads"])
+        progress = ProgressLine(self._terminal(), node.name)
+        try:
+            result, outcome = run_gate(
+                node.name,
+                resolved,
+                np.asarray(images),
+                np.asarray(labels),
+                settings=settings,
+                threshold=threshold,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        if not self._record(node, outcome):
+            pytest.fail(failure_text(outcome, self.report_path), pytrace=False)
+        return result
+
+    def _record(self, node: pytest.Item, outcome: dict[str, Any]) -> bool:
+        """Attach the outcome to the item (for the report hook) and JUnit properties."""
+        outcome["nodeid"] = node.nodeid
+        summary = outcome["summary"]
+        node.user_properties.extend(
+            [
+                ("onepixel_success_rate", summary["success_rate"]),
+                ("onepixel_threshold", outcome["threshold"]),
+                ("onepixel_attacked", summary["attacked"]),
+                ("onepixel_successes", summary["successes"]),
+            ]
+        )
+        node.stash[OUTCOME_KEY] = outcome
+        return outcome["passed"]
+
+    def collect(self, report: pytest.TestReport) -> None:
+        outcome = getattr(report, "onepixel", None)
+        if outcome is not None:
+            self.outcomes.append(outcome)
+
+    def terminal_summary(self, terminal: Any) -> None:
+        if self.is_worker or not self.outcomes or terminal.verbosity < -1:
+            return
+        terminal.write_sep("=", "onepixel gates")
+        for line in table_lines(self.outcomes):
+            terminal.write_line(line)
+        if self.report_path is not None:
+            terminal.write_line(f"JSON report: {self.report_path}")
+
+    def write_report(self) -> None:
+        if self.is_worker or self.report_path is None:
+            return
+        options = {
+            **self.ini,
+            **self.cli,
+            "full": self.full,
+            "report": str(self.report_path),
+            "config": self.config.getoption("onepixel_config"),
+        }
+        write_atomically(self.report_path, report_document(self.outcomes, options, __version__))
+
+    def _terminal(self) -> Any:
+        return self.config.pluginmanager.get_plugin("terminalreporter")
+
+
+OUTCOME_KEY = pytest.StashKey[dict]()
+
+
+def _usage(values: Mapping[str, Any], where, allowed: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return parse_layer(values, where, allowed)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None

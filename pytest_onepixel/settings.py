@@ -1,0 +1,183 @@
+"""Gate settings: what each key means, where it may be set, how layers merge, and validation.
+
+One table (`SETTINGS`) drives the command-line options, the ini keys, the YAML schema and the
+marker's keyword arguments, so a key means the same everywhere. Layers merge in one visible
+line (`merge_layers`): CLI > marker > YAML model entry > YAML defaults > ini > built-in defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .attack import PRESETS
+from .errors import OnePixelError
+from .imageset import LAYOUTS
+
+
+class ConfigError(OnePixelError):
+    """A setting in YAML, an option, an ini key or a marker is missing, unknown or malformed."""
+
+
+def _integer(minimum: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"an integer >= {minimum}")
+        return int(value)
+
+    return check
+
+
+def _rate(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError("a number between 0 and 1")
+    return float(value)
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def _choice(*options: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if value not in options:
+            raise ValueError(f"one of {', '.join(options)}")
+        return str(value)
+
+    return check
+
+
+def _pair(value: object) -> list[float]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ValueError("a list [low, high] of two numbers with low < high")
+    return [float(v) for v in value]
+
+
+def _mapping(value: object) -> dict:
+    if not isinstance(value, Mapping):
+        raise ValueError("a mapping such as {mean: [0.5], std: [0.5]}")
+    return dict(value)
+
+
+def _data(value: object) -> object:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Mapping) and set(value) == {"x", "y"}:
+        return dict(value)
+    raise ValueError("a path, 'package.module:function', or {x: images.npy, y: labels.npy}")
+
+
+def _names(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("a list of marker names such as [slow]")
+    return list(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One gate setting. `cli` settings get a --onepixel-* option and an ini key."""
+
+    parse: Callable[[object], Any]
+    default: object
+    help: str
+    cli: bool = False
+
+
+SETTINGS: dict[str, Setting] = {
+    "budget": Setting(_integer(1), 400, "queries per attacked image", cli=True),
+    "samples": Setting(_integer(1), 100, "held-out images drawn per gate", cli=True),
+    "pixels": Setting(_integer(1), 1, "pixels a candidate may change (k)", cli=True),
+    "seed": Setting(_integer(0), 0, "seed of the sample and of the attack", cli=True),
+    "max_success_rate": Setting(_rate, None, "the gate fails above this success rate", cli=True),
+    "device": Setting(_text, "cpu", "device for PyTorch/ONNX models: cpu or cuda", cli=True),
+    "name": Setting(_text, None, "the gate's test name"),
+    "model": Setting(_text, None, "model file, or 'package.module:factory'"),
+    "weights": Setting(_text, None, "state_dict file for a factory model"),
+    "data": Setting(_data, None, "held-out data: .npz, {x, y} .npy pair, folder, or function"),
+    "x_key": Setting(_text, "x", "name of the image array in an .npz"),
+    "y_key": Setting(_text, "y", "name of the label array in an .npz"),
+    "layout": Setting(_choice(*LAYOUTS), None, "NCHW or NHWC (default: from the model)"),
+    "pixel_range": Setting(_pair, None, "[low, high] of the pixel values"),
+    "preprocess": Setting(_mapping, None, "{scale, mean, std} applied before the model"),
+    "targeted": Setting(_boolean, False, "targeted attack towards the next class (label + 1)"),
+    "stratified": Setting(_boolean, False, "sample every class in proportion"),
+    "popsize": Setting(_integer(4), None, "DE population (default: budget / 10)"),
+    "preset": Setting(_choice(*PRESETS), "default", "DE preset: default or paper"),
+    "max_batch": Setting(_integer(1), 4096, "most images per model call"),
+    "threads": Setting(_integer(1), None, "CPU threads for the model"),
+    "input_name": Setting(_text, None, "ONNX input to feed (when there are several)"),
+    "output_name": Setting(_text, None, "ONNX output to read"),
+    "trust_pickle": Setting(_boolean, False, "allow loading a whole pickled PyTorch module"),
+    "markers": Setting(_names, None, "pytest markers applied to the YAML item"),
+}
+
+#: Keys that describe one model entry rather than how hard to attack it.
+ENTRY_ONLY = ("name", "markers")
+#: Keys a marker cannot set: they name the model and data, which a Python test passes itself.
+NOT_FOR_MARKERS = ("name", "markers", "model", "weights", "data", "x_key", "y_key")
+#: Keys that must be set (somewhere) for a YAML gate.
+REQUIRED_IN_YAML = ("name", "model", "data")
+
+
+def parse_layer(
+    values: Mapping[str, object], where: Callable[[str], str], allowed: tuple[str, ...]
+) -> dict:
+    """Validate one layer's keys and values. `where(key)` says where a key was set (file:line,
+    option, ini key or marker) so every error can name it; a typo gets the closest valid key."""
+    parsed = {}
+    for key, value in values.items():
+        if key not in allowed:
+            raise ConfigError(f"{where(str(key))}: {unknown_key_text(key, allowed)}")
+        try:
+            parsed[key] = SETTINGS[key].parse(value)
+        except ValueError as expected:
+            raise ConfigError(
+                f"{where(key)}: {key!r} must be {expected}; found {value!r}."
+            ) from None
+    return parsed
+
+
+def unknown_key_text(key: object, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(allowed)}."
+    return f"unknown key {key!r}; {hint}"
+
+
+def merge_layers(
+    cli: Mapping[str, object],
+    marker: Mapping[str, object],
+    entry: Mapping[str, object],
+    defaults: Mapping[str, object],
+    ini: Mapping[str, object],
+) -> dict[str, object]:
+    """CLI > marker > YAML model entry > YAML defaults > ini > built-in defaults."""
+    builtin = {key: setting.default for key, setting in SETTINGS.items()}
+    return {**builtin, **ini, **defaults, **entry, **marker, **cli}
+
+
+def threshold_of(settings: Mapping[str, object], gate: str) -> float:
+    """The gate's max_success_rate, or a ConfigError that lists every place it can be set."""
+    threshold = settings.get("max_success_rate")
+    if threshold is None:
+        raise ConfigError(
+            f"gate {gate!r} has no max_success_rate: set it in its YAML entry or `defaults`, "
+            "in @pytest.mark.onepixel(max_success_rate=...), with the ini key "
+            "onepixel_max_success_rate, or with --onepixel-max-success-rate."
+        )
+    return float(threshold)

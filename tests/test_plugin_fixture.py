@@ -1,0 +1,92 @@
+"""The marker and `onepixel` fixture for gates written in Python, and a light plugin start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+TEST_FILE = """
+import numpy as np
+import pytest
+
+rng = np.random.default_rng(1)
+WEIGHTS = rng.normal(size=(36, 3))
+IMAGES = rng.integers(0, 17, size=(30, 6, 6)).astype(np.uint8)
+
+def model(batch):
+    flat = batch.reshape(len(batch), -1).astype(np.float64)
+    return (flat[:, :, None] * WEIGHTS[None]).sum(axis=1) / 16
+
+LABELS = model(IMAGES.astype(np.float32)).argmax(axis=1)
+
+@pytest.mark.onepixel(max_success_rate=1.0, budget=30, samples=10)
+def test_robust_enough(onepixel):
+    result = onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
+    assert result.attacked == 30 and result.settings["budget"] == 30
+
+@pytest.mark.onepixel(max_success_rate=0.0, budget=30)
+def test_too_fragile(onepixel):
+    onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
+    raise AssertionError("check() should have failed this test")
+
+@pytest.mark.onepixel(max_success_rate=1.0)
+def test_bad_option(onepixel):
+    onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16), budgett=3)
+"""
+
+
+def test_marker_and_fixture_pass_and_fail(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gates=TEST_FILE)
+    result = pytester.runpytest("--strict-markers", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*onepixel gate 'test_too_fragile' FAILED: success rate * > threshold 0.000",
+            "*images:*attacked of 30 sampled*",
+            "*queries:*(budget 30 per image*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test_gates.py::test_bad_option: onepixel.check(budgett=...): "
+            "unknown key 'budgett'; did you mean 'budget'?"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*= onepixel gates =*", "test_robust_enough * pass *", "test_too_fragile * FAIL *"]
+    )
+    assert "should have failed" not in result.stdout.str()
+    assert "onepixel_success_rate" in (pytester.path / "junit.xml").read_text()
+
+
+def test_cli_beats_marker_in_python_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gates=TEST_FILE)
+    result = pytester.runpytest("-k", "fragile", "--onepixel-max-success-rate=1.0")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: check() should have failed this test*"])
+
+
+def test_marker_with_positional_arguments_is_explained(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import numpy as np, pytest
+        @pytest.mark.onepixel(0.3)
+        def test_it(onepixel):
+            onepixel.check(lambda b: np.zeros((len(b), 2)), np.zeros((2, 4, 4)), [0, 0])
+        """
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["*@pytest.mark.onepixel takes keyword arguments only*"])
+
+
+def test_startup_imports_neither_torch_nor_onnxruntime(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sys
+        def test_light():
+            assert "pytest_onepixel.plugin" in sys.modules
+            heavy = [m for m in ("torch", "onnxruntime") if m in sys.modules]
+            assert heavy == []
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
