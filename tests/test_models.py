@@ -169,11 +169,13 @@ def test_preprocessing_is_applied_before_the_model() -> None:
     assert seen[-1].max() <= 1.0
 
 
-def test_cuda_without_a_gpu_is_a_clear_error() -> None:
+def test_cuda_without_a_gpu_is_a_clear_error(files) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is visible here")
     with pytest.raises(ModelLoadError, match="no CUDA device"):
         load_model(make(), device="cuda")
+    with pytest.raises(ModelLoadError, match="needs onnxruntime's CUDAExecutionProvider"):
+        load_model(files["onnx"], device="cuda")
 
 
 def two_input_graph(path: Path) -> Path:

@@ -297,3 +297,14 @@ def test_gate_without_threshold_says_where_to_set_one(repo) -> None:
     write_gates(repo, "models:\n  - {name: a, model: models/tiny.onnx, data: data/holdout.npz}\n")
     result = repo.runpytest("--onepixel-budget=10")
     result.stdout.fnmatch_lines(["*gate 'a' has no max_success_rate: set it in its YAML entry*"])
+
+
+def test_budget_400_gate_passes_under_and_fails_over_its_threshold(repo) -> None:
+    write_gates(repo, GATES.replace("    max_success_rate: 0.0\n", "    max_success_rate: 0.1\n"))
+    passing = repo.runpytest("--onepixel-budget=400", "-k", "pass")
+    assert passing.ret == 0
+    failing = repo.runpytest("--onepixel-budget=400", "-k", "fail")
+    assert failing.ret == 1
+    failing.stdout.fnmatch_lines(
+        ["*onepixel gate 'tiny-fail' FAILED: success rate * > threshold 0.100"]
+    )

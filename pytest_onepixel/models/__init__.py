@@ -86,6 +86,7 @@ def _adapter(
                 output_name=output_name,
                 threads=threads,
                 providers=providers,
+                device=device,
             )
         from .torch_model import TORCH_SUFFIXES, load_torch_file
 

@@ -30,17 +30,17 @@ class OnnxModel:
         output_name: str | None = None,
         threads: int | None = None,
         providers: Sequence[str] | None = None,
+        device: str = "cpu",
     ) -> None:
         ort = _onnxruntime()
         self.path = existing_file(path, "ONNX model")
+        providers = list(providers or _providers_for(device, ort.get_available_providers()))
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(
-                str(self.path), options, providers=list(providers or ["CPUExecutionProvider"])
-            )
+            self._session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as error:
             detail = str(error).strip().splitlines()[0][:300]
             raise ModelLoadError(
@@ -116,6 +116,19 @@ def _onnxruntime():
             "pip install 'pytest-onepixel[onnx]'."
         ) from None
     return onnxruntime
+
+
+def _providers_for(device: str, available: Sequence[str]) -> list[str]:
+    """CPU by default; `cuda` asks for onnxruntime's CUDA provider, which must be installed."""
+    if not device.startswith("cuda"):
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" not in available:
+        raise ModelLoadError(
+            f"device {device!r} needs onnxruntime's CUDAExecutionProvider, which this "
+            f"onnxruntime does not have (it has {list(available)}); install onnxruntime-gpu "
+            "or use device 'cpu'."
+        )
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def _pick(kind: str, nodes: Sequence, name: str | None, path: Path):
