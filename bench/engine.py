@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import onnxruntime
 import torch
-from digits_model import DEFAULT_CACHE, correctly_classified, digits_onnx
+from digits_model import correctly_classified, digits_onnx
 
 import pytest_onepixel
 from pytest_onepixel import AttackResult, Model, attack, load_model
@@ -109,7 +109,7 @@ def raw_throughput(model: Predict, shape: tuple[int, ...], seconds: float = RAW_
 
 
 def main() -> None:
-    path, images, labels = digits_onnx(DEFAULT_CACHE)
+    path, images, labels = digits_onnx()
     model = load_model(path, threads=2)  # the adapter the plugin uses, on 2 threads
     correct = correctly_classified(model.predict, images, labels)
     x, y = images[correct], labels[correct]

@@ -3,7 +3,7 @@
 Run from the repo root: `python bench/popsize.py` (prints the tables and rewrites bench/popsize.md).
 
 DE trades population size against generations: with budget B and population P the search runs
-about B / P generations. On the digits CNN (see digits_model.py) this sweep measures, averaged
+about B / P generations. On both digits CNNs (see digits_model.py) this sweep measures, averaged
 over SEEDS, (1) the success rate of the default preset for each (budget, P), next to the paper
 preset at the same P, and (2) at P = default_popsize(B), the share of the initial population
 seeded with extreme colours (each channel at its min or max). The exhaustive one-pixel success
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from digits_model import DEFAULT_CACHE, correctly_classified, digits_onnx
+from digits_model import correctly_classified, digits_onnx
 from engine import PIXEL_RANGE, exhaustive_success, machine
 
 from pytest_onepixel import PRESETS, Preset, attack, default_popsize, load_model
@@ -78,13 +78,40 @@ def extreme_rows(model, images, labels, limit: float) -> list[str]:
     return rows
 
 
-def main() -> None:
-    start = time.perf_counter()
-    path, images, labels = digits_onnx(DEFAULT_CACHE)
+def model_section(kind: str) -> list[str]:
+    """Both sweeps on one of the example project's digits models."""
+    path, images, labels = digits_onnx(kind)
     model = load_model(path, threads=2)
     correct = correctly_classified(model.predict, images, labels)
     x, y = images[correct], labels[correct]
     limit = float(exhaustive_success(model.predict, x, y).mean())
+    return [
+        f"## {kind} model ({path.name})",
+        "",
+        f"{len(x)} correctly classified held-out images attacked (clean accuracy "
+        f"{correct.mean():.4f}); exhaustive one-pixel success rate (the ceiling for every row): "
+        f"{limit:.4f}. Each rate is followed by its ratio to that ceiling; one image is worth "
+        f"{1 / len(x):.4f}.",
+        "",
+        "### Population size (* = `default_popsize(budget)`)",
+        "",
+        "| budget | popsize | success, default preset | success, paper preset "
+        "| mean queries, default |",
+        "|---|---|---|---|---|",
+        *popsize_rows(model, x, y, limit),
+        "",
+        "### Share of the initial population with extreme colours "
+        "(* = the default preset's), popsize = `default_popsize(budget)`",
+        "",
+        "| budget | extreme fraction | success |",
+        "|---|---|---|",
+        *extreme_rows(model, x, y, limit),
+        "",
+    ]
+
+
+def main() -> None:
+    start = time.perf_counter()
     text = "\n".join(
         [
             "# Population size and extreme-colour seeding",
@@ -93,26 +120,11 @@ def main() -> None:
             "",
             f"Machine: {machine()}.",
             "",
-            f"Model: the digits CNN of bench/digits_model.py ({path.name}); {len(x)} correctly "
-            f"classified test images attacked (clean accuracy {correct.mean():.4f}), untargeted, "
-            f"one pixel, pixel values 0..16, mean over seeds {list(SEEDS)}. Exhaustive one-pixel "
-            f"success rate (the ceiling for every row): {limit:.4f}; each rate is followed by its "
-            f"ratio to that ceiling. One image is worth 1/{len(x)} = {1 / len(x):.4f}.",
+            "Models: the example project's digits CNNs (example_project/train.py), untargeted, "
+            f"one pixel, pixel values 0..16, mean over seeds {list(SEEDS)}.",
             "",
-            "## Population size (* = `default_popsize(budget)`)",
-            "",
-            "| budget | popsize | success, default preset | success, paper preset "
-            "| mean queries, default |",
-            "|---|---|---|---|---|",
-            *popsize_rows(model, x, y, limit),
-            "",
-            "## Share of the initial population with extreme colours "
-            "(* = the default preset's), popsize = `default_popsize(budget)`",
-            "",
-            "| budget | extreme fraction | success |",
-            "|---|---|---|",
-            *extreme_rows(model, x, y, limit),
-            "",
+            *model_section("release"),
+            *model_section("fragile"),
         ]
     )
     print(text)

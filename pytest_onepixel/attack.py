@@ -75,9 +75,9 @@ PRESETS = {
 
 
 def default_popsize(budget: int) -> int:
-    """Population size for a budget, chosen by measurement (bench/popsize.md): about budget / 10
-    so that the search runs ~10 generations, never below 10 or above the paper's 400."""
-    return int(np.clip(round(budget / 10), 10, 400))
+    """Population size for a budget, chosen by measurement (bench/popsize.md): about budget / 5,
+    so the search runs ~5 generations, never below 10 or above the paper's 400."""
+    return int(np.clip(round(budget / 5), 10, 400))
 
 
 @dataclass(frozen=True)

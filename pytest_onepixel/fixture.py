@@ -16,12 +16,21 @@ class OnePixelFixture:
     def __init__(self, node: pytest.Item) -> None:
         self._node = node
 
-    def check(self, model: object, images: object, labels: object, **options: Any) -> AttackResult:
+    def check(
+        self,
+        model: object,
+        images: object,
+        labels: object,
+        *,
+        indices: object = None,
+        **options: Any,
+    ) -> AttackResult:
         """Attack; fail the test with the verdict text when the success rate exceeds the
-        threshold, else return the AttackResult. `options` take any marker keyword
-        (pixel_range, layout, preprocess, budget, ...)."""
+        threshold, else return the AttackResult. `indices` are the images' positions in their
+        data set (RNG keys; pass `Sample.indices` to reproduce a YAML gate on the same sample).
+        `options` take any marker keyword (pixel_range, layout, preprocess, budget, ...)."""
         from .session import OnePixelSession
 
         return OnePixelSession.of(self._node.config).check(
-            self._node, model, images, labels, **options
+            self._node, model, images, labels, indices, **options
         )

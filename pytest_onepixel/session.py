@@ -45,8 +45,7 @@ class OnePixelSession:
         self.config = config
         self.cli = self._cli_layer()
         self.ini = self._ini_layer()
-        report = config.getoption("onepixel_report") or config.getini("onepixel_report")
-        self.report_path = Path(config.invocation_params.dir, report) if report else None
+        self.report_path = _report_path(config)
         self.full = bool(config.getoption("onepixel_full") or config.getini("onepixel_full"))
         self.is_worker = hasattr(config, "workerinput")
         self.outcomes: list[dict[str, Any]] = []
@@ -105,17 +104,29 @@ class OnePixelSession:
             raise GateFailed(failure_text(outcome, self.report_path))
 
     def check(
-        self, node: pytest.Item, model: object, images: object, labels: object, **options: Any
+        self,
+        node: pytest.Item,
+        model: object,
+        images: object,
+        labels: object,
+        indices: object,
+        **options: Any,
     ) -> AttackResult:
         """The `onepixel` fixture's check(): the test's own model and data, merged settings.
         A user mistake fails the test with its message, not a traceback into the plugin."""
         try:
-            return self._check(node, model, images, labels, **options)
+            return self._check(node, model, images, labels, indices, **options)
         except OnePixelError as error:
             pytest.fail(str(error), pytrace=False)
 
     def _check(
-        self, node: pytest.Item, model: object, images: object, labels: object, **options: Any
+        self,
+        node: pytest.Item,
+        model: object,
+        images: object,
+        labels: object,
+        indices: object,
+        **options: Any,
     ) -> AttackResult:
         call = parse_layer(
             options, lambda key: f"{node.nodeid}: onepixel.check({key}=...)", MARKER_KEYS
@@ -132,6 +143,7 @@ class OnePixelSession:
                 np.asarray(labels),
                 settings=settings,
                 threshold=threshold,
+                indices=None if indices is None else np.asarray(indices),
                 progress=progress,
             )
         finally:
@@ -186,6 +198,16 @@ class OnePixelSession:
 
 
 OUTCOME_KEY = pytest.StashKey[dict]()
+
+
+def _report_path(config: pytest.Config) -> Path | None:
+    """--onepixel-report is relative to where pytest started (like --junitxml); the ini key
+    to the ini file's folder, so a project's setting works from any directory."""
+    if config.getoption("onepixel_report"):
+        return Path(config.invocation_params.dir, config.getoption("onepixel_report"))
+    if config.getini("onepixel_report"):
+        return Path(config.rootpath, config.getini("onepixel_report"))
+    return None
 
 
 def _usage(values: Mapping[str, Any], where, allowed: tuple[str, ...]) -> dict[str, Any]:

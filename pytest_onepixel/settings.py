@@ -117,7 +117,7 @@ SETTINGS: dict[str, Setting] = {
     "preprocess": Setting(_mapping, None, "{scale, mean, std} applied before the model"),
     "targeted": Setting(_boolean, False, "targeted attack towards the next class (label + 1)"),
     "stratified": Setting(_boolean, False, "sample every class in proportion"),
-    "popsize": Setting(_integer(4), None, "DE population (default: budget / 10)"),
+    "popsize": Setting(_integer(4), None, "DE population (default: budget / 5)"),
     "preset": Setting(_choice(*PRESETS), "default", "DE preset: default or paper"),
     "max_batch": Setting(_integer(1), 4096, "most images per model call"),
     "threads": Setting(_integer(1), None, "CPU threads for the model"),

@@ -1,0 +1,57 @@
+"""The example project works as the README says: its main gate passes without torch, the
+fragile model's gate fails with exit code 1, and the PyTorch gate passes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+
+
+def run_example(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """pytest on example_project, from the repo root as the README's quickstart runs it, with the
+    report and cache kept out of the working tree."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys, pytest; code = pytest.main(sys.argv[1:]); "
+        "print('heavy:', sorted(m for m in ('torch', 'onnxruntime') if m in sys.modules)); "
+        "sys.exit(code)",
+        str(EXAMPLE),
+        f"--onepixel-report={tmp_path / 'report.json'}",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, cwd=EXAMPLE.parent)
+
+
+def test_main_job_passes_without_torch(tmp_path) -> None:
+    run = run_example(tmp_path)
+    assert run.returncode == 0, run.stdout
+    assert "1 passed, 2 deselected" in run.stdout
+    assert "heavy: ['onnxruntime']" in run.stdout
+    gate = json.loads((tmp_path / "report.json").read_text())["gates"][0]
+    assert gate["name"] == "digits-cnn" and gate["passed"]
+    assert gate["summary"]["success_rate"] <= 0.25, "the documented margin has shrunk"
+
+
+def test_fragile_model_fails_its_gate(tmp_path) -> None:
+    run = run_example(tmp_path, "-m", "fragile")
+    assert run.returncode == 1
+    assert "onepixel gate 'digits-cnn-fragile' FAILED: success rate" in run.stdout
+    assert "> threshold 0.300" in run.stdout
+
+
+def test_pytorch_gate_passes_with_the_onnx_gates_result(tmp_path) -> None:
+    run_example(tmp_path / "onnx")
+    run = run_example(tmp_path / "torch", "-m", "torch")
+    assert run.returncode == 0, run.stdout
+    onnx, torch = (
+        json.loads((tmp_path / kind / "report.json").read_text())["gates"][0]
+        for kind in ("onnx", "torch")
+    )
+    assert torch["records"] == onnx["records"]
