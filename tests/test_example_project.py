@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 
 
@@ -54,4 +56,9 @@ def test_pytorch_gate_passes_with_the_onnx_gates_result(tmp_path) -> None:
         json.loads((tmp_path / kind / "report.json").read_text())["gates"][0]
         for kind in ("onnx", "torch")
     )
+    confidences = [
+        [record.pop("adversarial_confidence") for record in gate["records"]]
+        for gate in (onnx, torch)
+    ]
     assert torch["records"] == onnx["records"]
+    assert confidences[1] == pytest.approx(confidences[0], abs=1e-6)
