@@ -40,6 +40,8 @@ def attack(
     preset: str | Preset = "default",
     indices: Sequence[int] | np.ndarray | None = None,
     progress: Callable[[AttackProgress], None] | None = None,
+    stop_when: Callable[[list[ImageRecord], int, float], bool] | None = None,
+    max_active: int | None = None,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -85,6 +87,15 @@ def attack(
         image's RNG key, so a shard of a sample reproduces the full run's records.
     progress : callable, optional
         Called after every generation with an `AttackProgress` (for live progress lines).
+    stop_when : callable, optional
+        ``stop_when(finished_records, attacked_set_size, clean_accuracy) -> bool``, asked
+        after every generation with confirmed records; once it says True no new image is
+        started, the images
+        already under attack finish, and the rest are recorded as `skipped`. The attacked images
+        are then a prefix of the sample order, so their rate stays an unbiased estimate.
+    max_active : int, optional
+        The most images attacked at once (default: as many as fill `max_batch`). A small value
+        lets `stop_when` stop sooner.
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
     if isinstance(preset, Preset):
@@ -127,36 +138,48 @@ def attack(
     if target_array is not None:
         _check_classes("targets", target_array, num_classes)
     correct = clean == label_array
+    accuracy = float(correct.mean())
     attacked = correct if target_array is None else correct & (clean != target_array)
     jobs = [
         Job(int(i), int(index_array[i]), int(label_array[i]), _target(target_array, i))
         for i in np.flatnonzero(attacked)
     ]
     search = OnePixelSearch(
-        evaluator, jobs, budget=budget, pixels=pixels, popsize=popsize, preset=chosen, seed=seed
+        evaluator,
+        jobs,
+        budget=budget,
+        pixels=pixels,
+        popsize=popsize,
+        preset=chosen,
+        seed=seed,
+        max_active=max_active,
     )
-    outcomes: list[SearchOutcome] = []
-    found = 0
+    records: dict[int, ImageRecord] = {}
+    successes = 0
     for finished in search:
-        outcomes.extend(finished)
-        found += sum(o.found for o in finished)
+        confirmed = _confirmed_records(evaluator, finished)
+        records.update(confirmed)
+        successes += sum(r.success for r in confirmed.values())
         if progress is not None:
-            progress(AttackProgress(len(outcomes), len(jobs), found, evaluator.images_scored))
-    records = _confirmed_records(evaluator, outcomes)
-    for i in np.flatnonzero(~attacked):
-        records[int(i)] = ImageRecord(
-            index=int(index_array[i]),
-            label=int(label_array[i]),
-            clean_correct=bool(correct[i]),
-            attacked=False,
-            success=False,
-            queries=0,
-            first_success_query=None,
-            pixels=(),
-            adversarial_label=None,
-            adversarial_confidence=None,
-            target=_target(target_array, i),
-        )
+            progress(AttackProgress(len(records), len(jobs), successes, evaluator.images_scored))
+        if stop_when is not None and stop_when(list(records.values()), len(jobs), accuracy):
+            search.stop_admitting()
+    for i in range(n):
+        if i not in records:
+            records[i] = ImageRecord(
+                index=int(index_array[i]),
+                label=int(label_array[i]),
+                clean_correct=bool(correct[i]),
+                attacked=False,
+                success=False,
+                queries=0,
+                first_success_query=None,
+                pixels=(),
+                adversarial_label=None,
+                adversarial_confidence=None,
+                target=_target(target_array, i),
+                skipped=bool(attacked[i]),
+            )
     settings = {
         "budget": budget,
         "pixels": pixels,

@@ -103,7 +103,11 @@ class SearchOutcome:
 
 
 class OnePixelSearch(Iterator[list[SearchOutcome]]):
-    """Runs DE for many images at once; each `next()` is one generation of the pool."""
+    """Runs DE for many images at once; each `next()` is one generation of the pool.
+
+    The pool holds at most `max_active` images (default: as many as fill `max_batch` with one
+    generation each); finished images make room for the next ones in sample order.
+    """
 
     def __init__(
         self,
@@ -115,6 +119,7 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
         popsize: int,
         preset: Preset,
         seed: int,
+        max_active: int | None = None,
     ) -> None:
         images = evaluator.images
         self._evaluator = evaluator
@@ -125,7 +130,7 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
         self._preset = preset
         self._seed = seed
         self._queue = deque(jobs)
-        slots = max(1, evaluator.max_batch // self._popsize)
+        slots = max(1, min(evaluator.max_batch // self._popsize, max_active or len(jobs) or 1))
         shape = (slots, self._popsize, pixels, 2 + images.channels)
         self._population = np.zeros(shape)
         self._fitness = np.full(shape[:2], np.inf)
@@ -145,6 +150,10 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
         fitness, success = self._evaluate(active, trials, counts)
         self._select(active, trials, fitness)
         return self._retire(active, trials, counts, success)
+
+    def stop_admitting(self) -> None:
+        """Finish the images already being attacked but start no new ones (an early verdict)."""
+        self._queue.clear()
 
     def _admit(self) -> None:
         """Fill free slots from the queue, in sample order."""

@@ -24,7 +24,14 @@ MARKER_HELP = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The `onepixel` option group; every option has an ini key of the same name."""
     group = parser.getgroup("onepixel", "one-pixel attack robustness gates")
-    types = {"budget": int, "samples": int, "pixels": int, "seed": int, "max_success_rate": float}
+    types = {
+        "budget": int,
+        "samples": int,
+        "pixels": int,
+        "seed": int,
+        "max_success_rate": float,
+        "confidence": float,
+    }
     for key, setting in SETTINGS.items():
         if setting.cli:
             default = f" (default: {setting.default})" if setting.default is not None else ""
@@ -56,6 +63,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="attack every sampled image even once a gate's verdict is settled",
     )
+    group.addoption(
+        "--onepixel-compare",
+        dest="onepixel_compare",
+        metavar="PATH",
+        help="compare every gate with a previous JSON report and fail gates whose "
+        "success rate rose",
+    )
+    group.addoption(
+        "--onepixel-compare-tolerance",
+        dest="onepixel_compare_tolerance",
+        type=float,
+        metavar="RISE",
+        help="largest acceptable rise of the success "
+        "rate against the baseline (default: the new rate's confidence interval)",
+    )
+    parser.addini("onepixel_compare", "a previous JSON report to compare with", default=None)
+    parser.addini("onepixel_compare_tolerance", "largest acceptable rise", default=None)
     parser.addini("onepixel_config", "the onepixel YAML file to run", default=None)
     parser.addini("onepixel_report", "path of the JSON report", default=None)
     parser.addini("onepixel_full", "attack every sampled image", type="bool", default=False)

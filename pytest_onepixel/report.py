@@ -21,14 +21,18 @@ EXAMPLES_SHOWN = 3
 def failure_text(outcome: Mapping[str, Any], report_path: Path | None) -> str:
     """The report of a failed gate: verdict, the numbers behind it, the worst images."""
     summary, settings = outcome["summary"], outcome["settings"]
+    low, high = summary["interval"]
+    mode = outcome["gate"]["mode"]
     lines = [
-        f"onepixel gate {outcome['name']!r} FAILED: {outcome['reason']}",
+        f"onepixel gate {outcome['name']!r} FAILED ({mode} mode):",
+        *(f"  - {reason}" for reason in outcome["reasons"]),
         f"  model:        {outcome['model']['description']}",
         f"  images:       {summary['attacked']} attacked of {summary['sampled']} sampled "
         f"(clean accuracy {summary['clean_accuracy']:.3f}; only correctly classified images "
         "are attacked)",
         f"  successes:    {summary['successes']} of {summary['attacked']} -> success rate "
-        f"{summary['success_rate']:.3f} (threshold {outcome['threshold']:.3f})",
+        f"{summary['success_rate']:.3f}, {outcome['gate']['confidence']:.0%} interval "
+        f"[{low:.3f}, {high:.3f}] (threshold {outcome['threshold']:.3f})",
         f"  queries:      {summary['queries_used']:,} (budget {settings['budget']} per image, "
         f"{settings['pixels']} pixel(s), seed {settings['seed']})",
     ]
@@ -62,20 +66,38 @@ def _values_text(values: Sequence[float]) -> str:
     return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"
 
 
-TABLE_COLUMNS = ("gate", "attacked", "successes", "rate", "threshold", "verdict", "queries", "s")
+TABLE_COLUMNS = (
+    "gate",
+    "attacked",
+    "successes",
+    "rate",
+    "interval",
+    "threshold",
+    "mode",
+    "verdict",
+    "queries",
+    "s",
+)
 
 
 def summary_rows(outcomes: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """One row per gate; `attacked` reads m/N when an early verdict stopped after m of N."""
     rows = []
     for outcome in outcomes:
         summary = outcome["summary"]
+        low, high = summary["interval"]
+        attacked = str(summary["attacked"])
+        if summary["skipped"]:
+            attacked += f"/{summary['attacked'] + summary['skipped']}"
         rows.append(
             (
                 outcome["name"],
-                str(summary["attacked"]),
+                attacked,
                 str(summary["successes"]),
                 f"{summary['success_rate']:.3f}",
+                f"[{low:.3f}, {high:.3f}]",
                 f"{outcome['threshold']:.3f}",
+                outcome["gate"]["mode"],
                 "pass" if outcome["passed"] else "FAIL",
                 f"{summary['queries_used']:,}",
                 f"{outcome['seconds']:.1f}",
@@ -85,16 +107,20 @@ def summary_rows(outcomes: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]
 
 
 def table_lines(outcomes: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A fixed-width table, one row per gate, sorted by test id so that runs on one process
-    and under pytest-xdist (where gates finish in any order) print the same table."""
+    """One row per gate, sorted by test id so that runs on one process and under
+    pytest-xdist (where gates finish in any order) print the same table."""
     ordered = sorted(outcomes, key=lambda outcome: outcome.get("nodeid", outcome["name"]))
-    rows = [TABLE_COLUMNS, *summary_rows(ordered)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
+    return format_table([TABLE_COLUMNS, *summary_rows(ordered)])
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Fixed-width columns: the first left-aligned, the rest right-aligned, a rule under the
+    header row."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
     def line(row: Sequence[str]) -> str:
-        first = row[0].ljust(widths[0])
         rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest])
+        return "  ".join([row[0].ljust(widths[0]), *rest])
 
     return [line(rows[0]), "  ".join("-" * w for w in widths), *(line(r) for r in rows[1:])]
 

@@ -24,7 +24,8 @@ class ImageRecord:
     confirmation re-query is not a search query and is not counted). `pixels` and the adversarial
     label and confidence describe the successful change, or the best one found when the attack
     failed. Images the model misclassifies (or, targeted, already labels as the target) are not
-    attacked: they have `attacked=False` and no pixels.
+    attacked: they have `attacked=False` and no pixels. `skipped` marks images of the attacked
+    set left unattacked because an early verdict had already settled the gate.
     """
 
     index: int
@@ -38,6 +39,7 @@ class ImageRecord:
     adversarial_label: int | None
     adversarial_confidence: float | None
     target: int | None = None
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -59,6 +61,11 @@ class AttackResult:
     @property
     def attacked(self) -> int:
         return sum(r.attacked for r in self.records)
+
+    @property
+    def skipped(self) -> int:
+        """Images of the attacked set not attacked because the verdict was settled first."""
+        return sum(r.skipped for r in self.records)
 
     @property
     def successes(self) -> int:
@@ -105,6 +112,7 @@ class AttackResult:
             "summary": {
                 "sampled": len(self.records),
                 "attacked": self.attacked,
+                "skipped": self.skipped,
                 "successes": self.successes,
                 "success_rate": self.success_rate,
                 "clean_accuracy": self.clean_accuracy,

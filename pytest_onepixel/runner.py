@@ -15,19 +15,23 @@ import numpy as np
 
 from .api import AttackProgress, attack
 from .data import load_data, sample
-from .gate import judge
+from .gate import GateSpec, interval, robustness_curve
 from .models import Model, load_model
 from .result import AttackResult
-from .settings import threshold_of
+from .settings import gate_spec
 
 Progress = Callable[[AttackProgress], None]
 
+#: Images attacked at once while an early verdict may stop the gate: small enough that few
+#: images are still in flight when it settles, large enough to keep model batches full.
+EARLY_VERDICT_WAVE = 16
+
 
 def run_yaml_gate(
-    name: str, settings: Mapping[str, Any], progress: Progress | None = None
+    name: str, settings: Mapping[str, Any], *, full: bool, progress: Progress | None = None
 ) -> tuple[AttackResult, dict[str, Any]]:
     """A YAML gate: everything comes from the merged settings."""
-    threshold = threshold_of(settings, name)
+    spec = gate_spec(settings, name)
     model = load_model(
         settings["model"],
         weights=settings["weights"],
@@ -41,14 +45,14 @@ def run_yaml_gate(
     drawn = sample(
         dataset, settings["samples"], settings["seed"], stratified=settings["stratified"]
     )
-    layout = settings["layout"] or dataset.layout
     return run_gate(
         name,
         model,
         drawn.images,
         drawn.labels,
-        settings={**settings, "layout": layout},
-        threshold=threshold,
+        settings={**settings, "layout": settings["layout"] or dataset.layout},
+        spec=spec,
+        full=full,
         indices=drawn.indices,
         data_source=dataset.source,
         progress=progress,
@@ -62,12 +66,14 @@ def run_gate(
     labels: np.ndarray,
     *,
     settings: Mapping[str, Any],
-    threshold: float,
+    spec: GateSpec,
+    full: bool,
     indices: np.ndarray | None = None,
     data_source: str = "arrays passed to onepixel.check()",
     progress: Progress | None = None,
 ) -> tuple[AttackResult, dict[str, Any]]:
-    """Attack with the merged settings: the result, and the gate's outcome as a JSON-ready dict."""
+    """Attack with the merged settings, stopping at an exact early verdict unless `full`:
+    the result, and the gate's outcome as a JSON-ready dict."""
     start = time.perf_counter()
     images, labels = np.asarray(images), np.asarray(labels)
     targets = None
@@ -92,21 +98,47 @@ def run_gate(
         preset=settings["preset"],
         indices=indices,
         progress=progress,
+        stop_when=None if full else _early_verdict(spec),
+        max_active=None if full else EARLY_VERDICT_WAVE,
     )
-    verdict = judge(result, threshold)
+    verdict = spec.judge(result)
     report = result.to_dict()
+    low, high = interval(result.successes, result.attacked, spec.level)
+    per_image = result.queries_used / result.attacked if result.attacked else 0.0
     return result, {
         "name": name,
         "passed": verdict.passed,
         "reason": verdict.reason,
-        "threshold": threshold,
+        "reasons": list(verdict.reasons),
+        "threshold": spec.threshold,
+        "gate": {
+            "mode": spec.mode,
+            "confidence": spec.level,
+            "threshold": spec.threshold,
+            "min_clean_accuracy": spec.min_clean_accuracy,
+            "max_success_rate_at": {str(b): r for b, r in spec.max_success_rate_at.items()},
+        },
         "seconds": round(time.perf_counter() - start, 3),
         "model": {"description": model.description, "hash": model.content_hash},
         "data": {"source": data_source, "hash": data_hash(images, labels)},
-        "settings": {**json_ready(settings), **report["settings"]},
-        "summary": report["summary"],
+        "settings": {**json_ready(settings), **report["settings"], "full": full},
+        "summary": {
+            **report["summary"],
+            "interval": [low, high],
+            "settled_after": result.attacked if result.skipped else None,
+            "queries_saved_estimate": round(result.skipped * per_image),
+        },
+        "curve": robustness_curve(result, spec.level),
         "records": report["records"],
     }
+
+
+def _early_verdict(spec: GateSpec):
+    def settled(done, attacked_set: int, clean_accuracy: float) -> bool:
+        floor = spec.min_clean_accuracy
+        return spec.settled(done, attacked_set, floor is None or clean_accuracy >= floor)
+
+    return settled
 
 
 def data_hash(images: np.ndarray, labels: np.ndarray) -> str:

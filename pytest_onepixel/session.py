@@ -3,6 +3,7 @@ the summary table and the JSON report. Created in pytest_configure and kept on t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from . import __version__
-from .errors import OnePixelError
+from .compare import compare, compare_lines, load_baseline
+from .errors import OnePixelError, OnePixelWarning
 from .models import load_model
 from .progress import ProgressLine
 from .report import failure_text, report_document, table_lines, write_atomically
@@ -21,15 +23,24 @@ from .settings import (
     NOT_FOR_MARKERS,
     SETTINGS,
     ConfigError,
+    gate_spec,
     merge_layers,
     parse_layer,
-    threshold_of,
 )
 from .yamlfile import GateFailed, OnePixelItem
 
 CLI_KEYS = tuple(key for key, setting in SETTINGS.items() if setting.cli)
 MARKER_KEYS = tuple(key for key in SETTINGS if key not in NOT_FOR_MARKERS)
-INI_TYPES = {"budget": int, "samples": int, "pixels": int, "seed": int, "max_success_rate": float}
+INI_TYPES = {
+    "budget": int,
+    "samples": int,
+    "pixels": int,
+    "seed": int,
+    "max_success_rate": float,
+    "confidence": float,
+}
+#: Attacked sets smaller than this get a warning: their interval is too wide to mean much.
+SMALL_SAMPLE = 30
 
 _SESSION_KEY = pytest.StashKey["OnePixelSession"]()
 
@@ -48,6 +59,7 @@ class OnePixelSession:
         self.report_path = _report_path(config)
         self.full = bool(config.getoption("onepixel_full") or config.getini("onepixel_full"))
         self.is_worker = hasattr(config, "workerinput")
+        self.baseline, self.compare_tolerance = self._baseline()
         self.outcomes: list[dict[str, Any]] = []
 
     @classmethod
@@ -78,6 +90,22 @@ class OnePixelSession:
                 ) from None
         return _usage(values, lambda key: f"ini key onepixel_{key}", CLI_KEYS)
 
+    def _baseline(self) -> tuple[dict | None, float | None]:
+        path = self.config.getoption("onepixel_compare") or self.config.getini("onepixel_compare")
+        tolerance = self.config.getoption("onepixel_compare_tolerance")
+        if tolerance is None and self.config.getini("onepixel_compare_tolerance"):
+            tolerance = float(self.config.getini("onepixel_compare_tolerance"))
+        if tolerance is not None and not 0 <= tolerance <= 1:
+            raise pytest.UsageError(
+                f"--onepixel-compare-tolerance must be between 0 and 1; found {tolerance}."
+            )
+        if not path:
+            return None, tolerance
+        try:
+            return load_baseline(Path(self.config.invocation_params.dir, path)), tolerance
+        except ConfigError as error:
+            raise pytest.UsageError(str(error)) from None
+
     def marker_layer(self, node: pytest.Item) -> dict[str, Any]:
         """kwargs of @pytest.mark.onepixel, the closest marker winning over outer ones."""
         merged: dict[str, Any] = {}
@@ -97,10 +125,10 @@ class OnePixelSession:
         )
         progress = ProgressLine(self._terminal(), item.name)
         try:
-            _, outcome = run_yaml_gate(item.name, settings, progress)
+            _, outcome = run_yaml_gate(item.name, settings, full=self.full, progress=progress)
         finally:
             progress.close()
-        if not self._record(item, outcome):
+        if not self._finish(item, outcome):
             raise GateFailed(failure_text(outcome, self.report_path))
 
     def check(
@@ -132,7 +160,7 @@ class OnePixelSession:
             options, lambda key: f"{node.nodeid}: onepixel.check({key}=...)", MARKER_KEYS
         )
         settings = merge_layers(self.cli, self.marker_layer(node), call, {}, self.ini)
-        threshold = threshold_of(settings, node.nodeid)
+        spec = gate_spec(settings, node.nodeid)
         resolved = load_model(model, device=settings["device"], threads=settings["threads"])
         progress = ProgressLine(self._terminal(), node.name)
         try:
@@ -142,26 +170,47 @@ class OnePixelSession:
                 np.asarray(images),
                 np.asarray(labels),
                 settings=settings,
-                threshold=threshold,
+                spec=spec,
+                full=self.full,
                 indices=None if indices is None else np.asarray(indices),
                 progress=progress,
             )
         finally:
             progress.close()
-        if not self._record(node, outcome):
+        if not self._finish(node, outcome):
             pytest.fail(failure_text(outcome, self.report_path), pytrace=False)
         return result
 
-    def _record(self, node: pytest.Item, outcome: dict[str, Any]) -> bool:
-        """Attach the outcome to the item (for the report hook) and JUnit properties."""
+    def _finish(self, node: pytest.Item, outcome: dict[str, Any]) -> bool:
+        """Compare with the baseline, warn about small samples, attach the outcome to the item
+        (for the report hook) and its JUnit properties; True when the gate passed."""
         outcome["nodeid"] = node.nodeid
         summary = outcome["summary"]
+        if self.baseline is not None:
+            outcome["compare"] = compare(outcome, self.baseline, self.compare_tolerance)
+            if not outcome["compare"]["passed"]:
+                outcome["passed"] = False
+                outcome["reasons"].append(outcome["compare"]["reason"])
+                outcome["reason"] = "; ".join(outcome["reasons"])
+        attacked_set = summary["attacked"] + summary["skipped"]
+        if attacked_set < SMALL_SAMPLE:
+            path, line, _ = node.reportinfo()
+            warnings.warn_explicit(
+                f"gate {outcome['name']!r} has only {attacked_set} attacked images (fewer "
+                f"than {SMALL_SAMPLE}): its success rate is a coarse estimate; raise "
+                "`samples` for a verdict worth trusting.",
+                OnePixelWarning,
+                filename=str(path),
+                lineno=(line or 0) + 1,
+            )
         node.user_properties.extend(
             [
                 ("onepixel_success_rate", summary["success_rate"]),
                 ("onepixel_threshold", outcome["threshold"]),
                 ("onepixel_attacked", summary["attacked"]),
                 ("onepixel_successes", summary["successes"]),
+                ("onepixel_interval_low", summary["interval"][0]),
+                ("onepixel_interval_high", summary["interval"][1]),
             ]
         )
         node.stash[OUTCOME_KEY] = outcome
@@ -178,6 +227,10 @@ class OnePixelSession:
         terminal.write_sep("=", "onepixel gates")
         for line in table_lines(self.outcomes):
             terminal.write_line(line)
+        if self.baseline is not None:
+            terminal.write_line(f"compared with {self.config.getoption('onepixel_compare')}:")
+            for line in compare_lines(self.outcomes):
+                terminal.write_line(line)
         if self.report_path is not None:
             terminal.write_line(f"JSON report: {self.report_path}")
 

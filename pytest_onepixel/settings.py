@@ -15,6 +15,7 @@ from typing import Any
 
 from .attack import PRESETS
 from .errors import OnePixelError
+from .gate import GATE_MODES, GateSpec
 from .imageset import LAYOUTS
 
 
@@ -75,6 +76,22 @@ def _mapping(value: object) -> dict:
     return dict(value)
 
 
+def _level(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError("a confidence level between 0 and 1, such as 0.95")
+    return float(value)
+
+
+def _rates_at(value: object) -> dict[int, float]:
+    message = "a mapping of budgets to thresholds, such as {100: 0.1, 400: 0.3}"
+    if not isinstance(value, Mapping):
+        raise ValueError(message)
+    try:
+        return {_integer(1)(budget): _rate(rate) for budget, rate in value.items()}
+    except ValueError:
+        raise ValueError(message) from None
+
+
 def _data(value: object) -> object:
     if isinstance(value, str) and value:
         return value
@@ -106,6 +123,10 @@ SETTINGS: dict[str, Setting] = {
     "seed": Setting(_integer(0), 0, "seed of the sample and of the attack", cli=True),
     "max_success_rate": Setting(_rate, None, "the gate fails above this success rate", cli=True),
     "device": Setting(_text, "cpu", "device for PyTorch/ONNX models: cpu or cuda", cli=True),
+    "gate": Setting(_choice(*GATE_MODES), "point", "gate mode: point, strict or lenient", cli=True),
+    "confidence": Setting(_level, 0.95, "confidence level of the intervals", cli=True),
+    "min_clean_accuracy": Setting(_rate, None, "the gate fails below this clean accuracy"),
+    "max_success_rate_at": Setting(_rates_at, None, "thresholds at smaller budgets"),
     "name": Setting(_text, None, "the gate's test name"),
     "model": Setting(_text, None, "model file, or 'package.module:factory'"),
     "weights": Setting(_text, None, "state_dict file for a factory model"),
@@ -171,8 +192,9 @@ def merge_layers(
     return {**builtin, **ini, **defaults, **entry, **marker, **cli}
 
 
-def threshold_of(settings: Mapping[str, object], gate: str) -> float:
-    """The gate's max_success_rate, or a ConfigError that lists every place it can be set."""
+def gate_spec(settings: Mapping[str, Any], gate: str) -> GateSpec:
+    """The gate's criteria; a missing max_success_rate is an error that lists every place it
+    can be set, and `max_success_rate_at` budgets must lie within the budget."""
     threshold = settings.get("max_success_rate")
     if threshold is None:
         raise ConfigError(
@@ -180,4 +202,17 @@ def threshold_of(settings: Mapping[str, object], gate: str) -> float:
             "in @pytest.mark.onepixel(max_success_rate=...), with the ini key "
             "onepixel_max_success_rate, or with --onepixel-max-success-rate."
         )
-    return float(threshold)
+    at = settings.get("max_success_rate_at") or {}
+    beyond = [b for b in at if b > settings["budget"]]
+    if beyond:
+        raise ConfigError(
+            f"gate {gate!r}: max_success_rate_at names budget {beyond[0]}, more than the "
+            f"budget {settings['budget']} the gate runs with; raise `budget` or drop that entry."
+        )
+    return GateSpec(
+        threshold=float(threshold),
+        mode=settings["gate"],
+        level=settings["confidence"],
+        min_clean_accuracy=settings.get("min_clean_accuracy"),
+        max_success_rate_at=at,
+    )

@@ -7,6 +7,8 @@ the last bit with the batch size, which would hide the determinism the engine pr
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,31 @@ def gate_assets(tmp_path_factory) -> dict[str, bytes]:
             dynamic_axes={"pixels": {0: "n"}, "logits": {0: "n"}},
         )
     return {name: (folder / name).read_bytes() for name in ("tiny.onnx", "holdout.npz")}
+
+
+GATES = """\
+defaults: {samples: 20, pixel_range: [0, 16]}
+models:
+  - name: tiny-pass
+    model: models/tiny.onnx
+    data: data/holdout.npz
+    max_success_rate: 1.0
+  - name: tiny-fail
+    model: models/tiny.onnx
+    data: data/holdout.npz
+    max_success_rate: 0.0
+"""
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester, gate_assets: dict[str, bytes]) -> pytest.Pytester:
+    """A small ML repo: an ONNX model, held-out data, and room for a onepixel.yaml."""
+    (pytester.path / "models").mkdir()
+    (pytester.path / "data").mkdir()
+    (pytester.path / "models" / "tiny.onnx").write_bytes(gate_assets["tiny.onnx"])
+    (pytester.path / "data" / "holdout.npz").write_bytes(gate_assets["holdout.npz"])
+    return pytester
+
+
+def write_gates(repo: pytest.Pytester, text: str = GATES, name: str = "onepixel.yaml") -> None:
+    (repo.path / name).write_text(textwrap.dedent(text))

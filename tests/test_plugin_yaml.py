@@ -3,37 +3,10 @@
 from __future__ import annotations
 
 import json
-import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
-
-GATES = """\
-defaults: {samples: 20, pixel_range: [0, 16]}
-models:
-  - name: tiny-pass
-    model: models/tiny.onnx
-    data: data/holdout.npz
-    max_success_rate: 1.0
-  - name: tiny-fail
-    model: models/tiny.onnx
-    data: data/holdout.npz
-    max_success_rate: 0.0
-"""
-
-
-@pytest.fixture
-def repo(pytester: pytest.Pytester, gate_assets: dict[str, bytes]) -> pytest.Pytester:
-    """A small ML repo: an ONNX model, held-out data, and room for a onepixel.yaml."""
-    (pytester.path / "models").mkdir()
-    (pytester.path / "data").mkdir()
-    (pytester.path / "models" / "tiny.onnx").write_bytes(gate_assets["tiny.onnx"])
-    (pytester.path / "data" / "holdout.npz").write_bytes(gate_assets["holdout.npz"])
-    return pytester
-
-
-def write_gates(repo: pytest.Pytester, text: str = GATES, name: str = "onepixel.yaml") -> None:
-    (repo.path / name).write_text(textwrap.dedent(text))
+from conftest import GATES, write_gates
 
 
 def test_a_gate_under_its_threshold_passes_and_one_over_it_fails(repo) -> None:
@@ -43,10 +16,11 @@ def test_a_gate_under_its_threshold_passes_and_one_over_it_fails(repo) -> None:
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
-            "*onepixel gate 'tiny-fail' FAILED: success rate * > threshold 0.000",
+            "*onepixel gate 'tiny-fail' FAILED (point mode):",
+            "*- success rate * [[]*, *[]] > threshold 0.000 (point mode)",
             "*model:*ONNX tiny.onnx*",
             "*images:*attacked of 20 sampled (clean accuracy *",
-            "*successes:* of * -> success rate * (threshold 0.000)",
+            "*successes:* of * -> success rate *, 95% interval [[]*, *[]] (threshold 0.000)",
             "*queries:*(budget 40 per image, 1 pixel(s), seed 0)",
             "*most confident adversarial examples:",
             "*image *: * -> * (p=*) with pixel (*, *) = *",
@@ -305,6 +279,4 @@ def test_budget_400_gate_passes_under_and_fails_over_its_threshold(repo) -> None
     assert passing.ret == 0
     failing = repo.runpytest("--onepixel-budget=400", "-k", "fail")
     assert failing.ret == 1
-    failing.stdout.fnmatch_lines(
-        ["*onepixel gate 'tiny-fail' FAILED: success rate * > threshold 0.100"]
-    )
+    failing.stdout.fnmatch_lines(["*- success rate * > threshold 0.100 (point mode)"])

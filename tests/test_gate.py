@@ -1,0 +1,95 @@
+"""Gate statistics: intervals, modes, and the exactness of the early verdict."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+
+from pytest_onepixel.gate import GATE_MODES, GateSpec, interval, needed_for_strict
+from pytest_onepixel.result import AttackResult, ImageRecord
+
+
+def record(success: bool, first_query: int | None = None) -> ImageRecord:
+    return ImageRecord(
+        index=0,
+        label=0,
+        clean_correct=True,
+        attacked=True,
+        success=success,
+        queries=first_query or 400,
+        first_success_query=first_query if success else None,
+        pixels=(),
+        adversarial_label=None,
+        adversarial_confidence=None,
+    )
+
+
+specs = st.builds(
+    GateSpec,
+    threshold=st.floats(0, 1),
+    mode=st.sampled_from(GATE_MODES),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+    max_success_rate_at=st.dictionaries(st.sampled_from([10, 100]), st.floats(0, 1), max_size=2),
+)
+outcomes = st.lists(st.tuples(st.booleans(), st.integers(1, 400)), min_size=1, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(specs, outcomes)
+def test_early_verdict_equals_the_full_runs_verdict(spec: GateSpec, sequence) -> None:
+    """Stop at the first settled point, mark the rest skipped, judge: same verdict as judging
+    every image. Any later outcome is then a completion the verdict no longer depends on."""
+    records = [record(success, first) for success, first in sequence]
+    full = spec.judge(_result(records)).passed
+    for m in range(len(records) + 1):
+        if spec.settled(records[:m], len(records), clean_ok=True):
+            skipped = [replace(record(False), attacked=False, skipped=True)] * (len(records) - m)
+            assert spec.judge(_result(records[:m] + skipped)).passed == full
+            break
+
+
+def _result(records: list[ImageRecord]) -> AttackResult:
+    return AttackResult(tuple(records), {"budget": 400}, np.zeros((len(records), 2, 2)), "NCHW")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 300), st.sampled_from([0.8, 0.95, 0.99]))
+def test_intervals_match_scipy(successes: int, trials: int, level: float) -> None:
+    successes = min(successes, trials)
+    expected = binomtest(successes, trials).proportion_ci(confidence_level=level, method="exact")
+    assert interval(successes, trials, level) == (expected.low, expected.high)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 200), st.integers(1, 200), st.floats(0, 1))
+def test_strict_never_passes_above_the_threshold(successes, trials, threshold) -> None:
+    successes = min(successes, trials)
+    strict = GateSpec(threshold, mode="strict")
+    if successes / trials > threshold:
+        assert not strict.passes(successes, trials)
+    lenient = GateSpec(threshold, mode="lenient")
+    if successes / trials <= threshold:
+        assert lenient.passes(successes, trials)
+
+
+def test_strict_mode_passes_rarely_when_the_true_rate_is_just_above_the_threshold() -> None:
+    """Over 2,000 seeded binomial draws of 200 images at a true rate 0.02 above the threshold,
+    strict mode passes at most 5% of the time (Clopper-Pearson coverage)."""
+    threshold, true_rate, n = 0.30, 0.32, 200
+    draws = np.random.default_rng(0).binomial(n, true_rate, size=2000)
+    strict = GateSpec(threshold, mode="strict")
+    passed = np.mean([strict.passes(int(k), n) for k in draws])
+    assert passed <= 0.05
+    point = GateSpec(threshold, mode="point")
+    assert np.mean([point.passes(int(k), n) for k in draws]) > passed
+
+
+def test_needed_for_strict() -> None:
+    needed = needed_for_strict(0.2, 0.3)
+    assert interval(round(0.2 * needed), needed)[1] <= 0.3
+    assert interval(round(0.2 * (needed - 5)), needed - 5)[1] > 0.3
+    assert needed_for_strict(0.3, 0.3) is None
