@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from .errors import OnePixelError
 from .result import AttackResult
 
 
@@ -31,6 +32,10 @@ class OnePixelFixture:
         `options` take any marker keyword (pixel_range, layout, preprocess, budget, ...)."""
         from .session import OnePixelSession
 
-        return OnePixelSession.of(self._node.config).check(
-            self._node, model, images, labels, indices, **options
-        )
+        try:
+            return OnePixelSession.of(self._node.config).check(
+                self._node, model, images, labels, indices, **options
+            )
+        except OnePixelError as error:
+            # A user mistake fails the test with its message, not a traceback into the plugin.
+            pytest.fail(str(error), pytrace=False)

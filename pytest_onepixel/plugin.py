@@ -24,21 +24,13 @@ MARKER_HELP = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The `onepixel` option group; every option has an ini key of the same name."""
     group = parser.getgroup("onepixel", "one-pixel attack robustness gates")
-    types = {
-        "budget": int,
-        "samples": int,
-        "pixels": int,
-        "seed": int,
-        "max_success_rate": float,
-        "confidence": float,
-    }
     for key, setting in SETTINGS.items():
         if setting.cli:
             default = f" (default: {setting.default})" if setting.default is not None else ""
             group.addoption(
                 "--onepixel-" + key.replace("_", "-"),
                 dest="onepixel_" + key,
-                type=types.get(key, str),
+                type=setting.cli_type,
                 metavar=key.upper(),
                 help=f"{setting.help}{default}; overrides YAML, markers and ini",
             )

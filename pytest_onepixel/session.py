@@ -13,7 +13,7 @@ import pytest
 
 from . import __version__
 from .compare import compare, compare_lines, load_baseline
-from .errors import OnePixelError, OnePixelWarning
+from .errors import OnePixelWarning
 from .models import load_model
 from .progress import ProgressLine
 from .report import failure_text, report_document, table_lines, write_atomically
@@ -31,14 +31,6 @@ from .yamlfile import GateFailed, OnePixelItem
 
 CLI_KEYS = tuple(key for key, setting in SETTINGS.items() if setting.cli)
 MARKER_KEYS = tuple(key for key in SETTINGS if key not in NOT_FOR_MARKERS)
-INI_TYPES = {
-    "budget": int,
-    "samples": int,
-    "pixels": int,
-    "seed": int,
-    "max_success_rate": float,
-    "confidence": float,
-}
 #: Attacked sets smaller than this get a warning: their interval is too wide to mean much.
 SMALL_SAMPLE = 30
 
@@ -83,10 +75,11 @@ class OnePixelSession:
             if raw in (None, ""):
                 continue
             try:
-                values[key] = INI_TYPES.get(key, str)(raw)
+                values[key] = SETTINGS[key].cli_type(raw)
             except ValueError:
                 raise pytest.UsageError(
-                    f"ini key onepixel_{key}: expected a {INI_TYPES[key].__name__}; found {raw!r}."
+                    f"ini key onepixel_{key}: expected a {SETTINGS[key].cli_type.__name__}; "
+                    f"found {raw!r}."
                 ) from None
         return _usage(values, lambda key: f"ini key onepixel_{key}", CLI_KEYS)
 
@@ -140,22 +133,7 @@ class OnePixelSession:
         indices: object,
         **options: Any,
     ) -> AttackResult:
-        """The `onepixel` fixture's check(): the test's own model and data, merged settings.
-        A user mistake fails the test with its message, not a traceback into the plugin."""
-        try:
-            return self._check(node, model, images, labels, indices, **options)
-        except OnePixelError as error:
-            pytest.fail(str(error), pytrace=False)
-
-    def _check(
-        self,
-        node: pytest.Item,
-        model: object,
-        images: object,
-        labels: object,
-        indices: object,
-        **options: Any,
-    ) -> AttackResult:
+        """The `onepixel` fixture's check(): the test's own model and data, merged settings."""
         call = parse_layer(
             options, lambda key: f"{node.nodeid}: onepixel.check({key}=...)", MARKER_KEYS
         )

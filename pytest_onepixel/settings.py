@@ -114,17 +114,22 @@ class Setting:
     default: object
     help: str
     cli: bool = False
+    cli_type: type = str  # how the command line and ini files spell it
 
 
 SETTINGS: dict[str, Setting] = {
-    "budget": Setting(_integer(1), 400, "queries per attacked image", cli=True),
-    "samples": Setting(_integer(1), 100, "held-out images drawn per gate", cli=True),
-    "pixels": Setting(_integer(1), 1, "pixels a candidate may change (k)", cli=True),
-    "seed": Setting(_integer(0), 0, "seed of the sample and of the attack", cli=True),
-    "max_success_rate": Setting(_rate, None, "the gate fails above this success rate", cli=True),
+    "budget": Setting(_integer(1), 400, "queries per attacked image", cli=True, cli_type=int),
+    "samples": Setting(_integer(1), 100, "held-out images drawn per gate", cli=True, cli_type=int),
+    "pixels": Setting(_integer(1), 1, "pixels a candidate may change (k)", cli=True, cli_type=int),
+    "seed": Setting(_integer(0), 0, "seed of the sample and of the attack", cli=True, cli_type=int),
+    "max_success_rate": Setting(
+        _rate, None, "the gate fails above this success rate", cli=True, cli_type=float
+    ),
     "device": Setting(_text, "cpu", "device for PyTorch/ONNX models: cpu or cuda", cli=True),
     "gate": Setting(_choice(*GATE_MODES), "point", "gate mode: point, strict or lenient", cli=True),
-    "confidence": Setting(_level, 0.95, "confidence level of the intervals", cli=True),
+    "confidence": Setting(
+        _level, 0.95, "confidence level of the intervals", cli=True, cli_type=float
+    ),
     "min_clean_accuracy": Setting(_rate, None, "the gate fails below this clean accuracy"),
     "max_success_rate_at": Setting(_rates_at, None, "thresholds at smaller budgets"),
     "name": Setting(_text, None, "the gate's test name"),
