@@ -17,39 +17,19 @@ Two questions a user of the gate cares about, both measured in one run on one ma
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
-from collections.abc import Callable
 
 import numpy as np
-import onnxruntime
-import torch
 from digits_model import correctly_classified, digits_onnx
+from measure import exhaustive_success, machine, raw_throughput
 
-import pytest_onepixel
 from pytest_onepixel import AttackResult, Model, attack, load_model
-
-Predict = Callable[[np.ndarray], np.ndarray]
 
 BUDGET = 400
 PIXEL_RANGE = (0, 16)
-RAW_BATCH = 4096
-RAW_SECONDS = 2.0
 REPEATS = 3  # timed runs per attack; the median is reported
-GROUP = 4  # images per exhaustive batch: 4 x 1088 = 4352 images per model call
-
-
-def machine() -> str:
-    """One line naming the machine and the versions, so numbers can be compared across runs."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{platform.platform()}, {platform.machine()}, nproc {cores}; Python "
-        f"{platform.python_version()}, numpy {np.__version__}, onnxruntime "
-        f"{onnxruntime.__version__}, torch {torch.__version__}, pytest-onepixel "
-        f"{pytest_onepixel.__version__}"
-    )
+DIGIT_VALUES = [[v] for v in range(PIXEL_RANGE[0], PIXEL_RANGE[1] + 1)]
 
 
 def timed_attack(
@@ -70,44 +50,6 @@ def timed_attack(
     return result, float(np.median(times))
 
 
-def exhaustive_success(model: Predict, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per image, whether any of its 64 x 17 one-pixel variants is misclassified.
-
-    Builds the variants of GROUP images at once as one (GROUP * 1088, 1, 8, 8) batch, so the
-    model sees batches of the same size as the engine's.
-    """
-    _, _, height, width = images.shape
-    lo, hi = PIXEL_RANGE
-    rows, cols, values = (
-        a.ravel()
-        for a in np.meshgrid(
-            np.arange(height), np.arange(width), np.arange(lo, hi + 1), indexing="ij"
-        )
-    )
-    variants = len(rows)
-    fooled = np.zeros(len(images), dtype=bool)
-    for start in range(0, len(images), GROUP):
-        group = images[start : start + GROUP].astype(np.float32)
-        batch = np.repeat(group[:, None], variants, axis=1)  # (g, variants, 1, H, W)
-        batch[:, np.arange(variants), 0, rows, cols] = values
-        predicted = model(batch.reshape(-1, *images.shape[1:])).argmax(axis=1)
-        wrong = predicted.reshape(len(group), variants) != labels[start : start + GROUP, None]
-        fooled[start : start + GROUP] = wrong.any(axis=1)
-    return fooled
-
-
-def raw_throughput(model: Predict, shape: tuple[int, ...], seconds: float = RAW_SECONDS) -> float:
-    """Images/s of the bare model on RAW_BATCH-image batches of random 0..16 pixels."""
-    rng = np.random.default_rng(0)
-    batch = rng.integers(PIXEL_RANGE[0], PIXEL_RANGE[1] + 1, (RAW_BATCH, *shape)).astype(np.float32)
-    model(batch)  # warm-up: first run allocates and plans
-    calls, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        model(batch)
-        calls += 1
-    return calls * RAW_BATCH / elapsed
-
-
 def main() -> None:
     path, images, labels = digits_onnx()
     model = load_model(path, threads=2)  # the adapter the plugin uses, on 2 threads
@@ -117,9 +59,9 @@ def main() -> None:
     default, default_s = timed_attack(model, x, y)
     paper, paper_s = timed_attack(model, x, y, preset="paper")
     start = time.perf_counter()
-    limit = exhaustive_success(model.predict, x, y)
+    limit = exhaustive_success(model.predict, x, y, DIGIT_VALUES)
     exhaustive_s = time.perf_counter() - start
-    raw = raw_throughput(model.predict, images.shape[1:])
+    raw = raw_throughput(model.predict, images.shape[1:], PIXEL_RANGE[1])
 
     exhaustive_rate = limit.mean()
     engine_qps = default.queries_used / default_s
@@ -138,7 +80,7 @@ def main() -> None:
         ("default preset: queries used, median wall s", f"{default.queries_used}, {default_s:.2f}"),
         ("paper preset: queries used, median wall s", f"{paper.queries_used}, {paper_s:.2f}"),
         ("attack queries/s (default preset)", f"{engine_qps:,.0f}"),
-        (f"raw model throughput, batch {RAW_BATCH} (images/s)", f"{raw:,.0f}"),
+        ("raw model throughput, batch 4096 (images/s)", f"{raw:,.0f}"),
         ("ratio engine / raw throughput", f"{engine_qps / raw:.3f}"),
         (
             "exhaustive search: images, wall s",

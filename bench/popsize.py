@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from digits_model import correctly_classified, digits_onnx
-from engine import PIXEL_RANGE, exhaustive_success, machine
+from engine import DIGIT_VALUES, PIXEL_RANGE
+from measure import exhaustive_success, machine
 
 from pytest_onepixel import PRESETS, Preset, attack, default_popsize, load_model
 
@@ -84,7 +85,7 @@ def model_section(kind: str) -> list[str]:
     model = load_model(path, threads=2)
     correct = correctly_classified(model.predict, images, labels)
     x, y = images[correct], labels[correct]
-    limit = float(exhaustive_success(model.predict, x, y).mean())
+    limit = float(exhaustive_success(model.predict, x, y, DIGIT_VALUES).mean())
     return [
         f"## {kind} model ({path.name})",
         "",

@@ -7,7 +7,7 @@ that kind is used.
 from __future__ import annotations
 
 from .api import attack
-from .attack import PRESETS, Preset, default_popsize
+from .choices import PRESETS, Preset, default_popsize
 from .data import Dataset, Sample, load_data, sample
 from .errors import (
     DataError,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .attack import PRESETS, Job, OnePixelSearch, Preset, SearchOutcome, default_popsize
+from .attack import Job, OnePixelSearch, SearchOutcome
+from .choices import PRESETS, Preset, default_popsize
 from .errors import InputError
 from .evaluator import BatchEvaluator
 from .imageset import ImageSet

@@ -16,17 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from scipy.stats import binomtest
+from .choices import GATE_MODES
 
-from .result import AttackResult, ImageRecord
+if TYPE_CHECKING:
+    from .result import AttackResult, ImageRecord
 
-GATE_MODES = ("point", "strict", "lenient")
+__all__ = ["GATE_MODES", "GateSpec", "Verdict", "interval", "robustness_curve"]
 CURVE_BUDGETS = (1, 2, 5)  # then x10, x100, ...: 1, 2, 5, 10, 20, 50, 100, ...
 
 
 def interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson (exact) interval of a binomial proportion; (0, 1) for no trials."""
+    from scipy.stats import binomtest  # heavy: imported when a gate first needs it
+
     if trials == 0:
         return 0.0, 1.0
     ci = binomtest(successes, trials).proportion_ci(confidence_level=level, method="exact")

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .choices import LAYOUTS
 from .errors import InputError
-
-LAYOUTS = ("NCHW", "NHWC")
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ import difflib
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .attack import PRESETS
+from .choices import GATE_MODES, LAYOUTS, PRESETS
 from .errors import OnePixelError
-from .gate import GATE_MODES, GateSpec
-from .imageset import LAYOUTS
+
+if TYPE_CHECKING:
+    from .gate import GateSpec
 
 
 class ConfigError(OnePixelError):
@@ -214,6 +215,8 @@ def gate_spec(settings: Mapping[str, Any], gate: str) -> GateSpec:
             f"gate {gate!r}: max_success_rate_at names budget {beyond[0]}, more than the "
             f"budget {settings['budget']} the gate runs with; raise `budget` or drop that entry."
         )
+    from .gate import GateSpec
+
     return GateSpec(
         threshold=float(threshold),
         mode=settings["gate"],

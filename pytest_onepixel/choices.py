@@ -1,0 +1,56 @@
+"""The named choices a user makes (layouts, DE presets, gate modes), free of heavy imports.
+
+The settings table, and so pytest start-up, needs these names; keeping them away from numpy and
+scipy keeps a session without gates as fast as one without the plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InputError
+
+LAYOUTS = ("NCHW", "NHWC")
+GATE_MODES = ("point", "strict", "lenient")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """DE settings. `popsize=None` takes `default_popsize(budget)`.
+
+    `extreme_fraction` is the share of the initial population whose values sit at the ends of
+    the pixel range (each channel at its min or max): on small images most one-pixel successes
+    are extreme colours (see bench/popsize.md). The paper preset uses none.
+    """
+
+    name: str
+    popsize: int | None
+    mutation: float = 0.5
+    crossover: float | None = None
+    extreme_fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "mutation": 0 < self.mutation <= 2,
+            "crossover": self.crossover is None or 0 <= self.crossover <= 1,
+            "extreme_fraction": 0 <= self.extreme_fraction <= 1,
+            "popsize": self.popsize is None or self.popsize >= 4,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise InputError(
+                    f"Preset {self.name!r}: {name}={getattr(self, name)!r} is out of range "
+                    "(mutation in (0, 2], crossover and extreme_fraction in [0, 1], popsize >= 4)."
+                )
+
+
+PRESETS = {
+    "paper": Preset("paper", popsize=400),
+    "default": Preset("default", popsize=None, extreme_fraction=0.75),
+}
+
+
+def default_popsize(budget: int) -> int:
+    """Population size for a budget, chosen by measurement (bench/popsize.md): about budget / 5,
+    so the search runs ~5 generations, never below 10 or above the paper's 400."""
+    return min(max(round(budget / 5), 10), 400)
