@@ -33,7 +33,7 @@ from pytest_onepixel import attack, default_popsize, load_model
 from pytest_onepixel.gate import interval
 
 BUDGETS = (100, 400, 1000)
-IMAGES = 100
+IMAGES = 300
 SEED = 0
 OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 CORNERS = [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)]
@@ -172,8 +172,30 @@ def model_section(bench: Bench) -> list[str]:
         ]
         print(f"  {bench.name}: budget {budget} done", file=sys.stderr)
     lines.append("| all | " + " | ".join(exhaustive.cells(raw, None)) + " |")
-    lines.append("")
+    lines += ["", *population_check(model, x, y, bench), ""]
     return lines
+
+
+def population_check(model, x, y, bench: Bench, budget: int = 400) -> list[str]:
+    """Is `default_popsize(budget)` still the right population on this model? Compare it with
+    half and double, and say which won (results within one image are a tie)."""
+    chosen = default_popsize(budget)
+    sizes = (chosen // 2, chosen, chosen * 2)
+    found = {
+        size: attack(
+            model, x, y, budget=budget, popsize=size, pixel_range=bench.pixel_range, seed=SEED
+        ).successes
+        for size in sizes
+    }
+    best = max(found.values())
+    verdict = (
+        f"the default population {chosen} is at or within one image of the best, so it stays"
+        if found[chosen] >= best - 1
+        else f"population {max(found, key=found.get)} beat the default {chosen}: revisit "
+        "`default_popsize`"
+    )
+    shown = ", ".join(f"P = {size}: {found[size]} successes" for size in sizes)
+    return [f"Population check at budget {budget} (default preset): {shown}; {verdict}."]
 
 
 def startup_ratio(repeats: int = 7) -> tuple[float, float, float]:
