@@ -17,7 +17,7 @@ from .attack import Job, OnePixelSearch, SearchOutcome
 from .choices import PRESETS, Preset, default_popsize
 from .errors import InputError
 from .evaluator import BatchEvaluator
-from .imageset import ImageSet
+from .imageset import ImageSet, guess_layout
 from .models import load_model
 from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
@@ -72,7 +72,8 @@ def attack(
         The most images sent to the model in one call; bounds memory.
     layout : {"NCHW", "NHWC"}, optional
         Axis order of 4-D images (and of the batches the model receives); by default the
-        layout the model reports (ONNX), else NCHW.
+        layout the model reports (ONNX), else guessed from the images' shape (a last axis of
+        1, 3 or 4 and no such axis 1 means NHWC), else NCHW.
     pixel_range : (low, high), optional
         Range of pixel values; (0, 255) for integer dtypes and (0, 1) for floats by default.
     preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
@@ -113,7 +114,7 @@ def attack(
     if not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
     resolved = load_model(model)
-    layout = layout or resolved.layout or "NCHW"
+    layout = layout or resolved.layout or guess_layout(np.shape(images))
     if preprocess:
         resolved = PreprocessedModel(resolved, preprocess, layout)
     image_set = ImageSet.from_user(images, layout, pixel_range)
@@ -123,8 +124,10 @@ def attack(
     n = len(image_set.images)
     label_array = _integer_vector("labels", labels, n)
     index_array = np.arange(n) if indices is None else _integer_vector("indices", indices, n)
-    if len(np.unique(index_array)) != n:
-        raise InputError("indices must be distinct: each image needs its own RNG key.")
+    if len(np.unique(index_array)) != n or (index_array < 0).any():
+        raise InputError(
+            "indices must be distinct non-negative integers: each image needs its own RNG key."
+        )
     target_array = None if targets is None else _integer_vector("targets", targets, n)
     if pixels > image_set.height * image_set.width:
         raise InputError(

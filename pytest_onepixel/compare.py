@@ -28,9 +28,16 @@ def load_baseline(path: Path) -> dict[str, Mapping[str, Any]]:
             f"--onepixel-compare: {path} is not a pytest-onepixel JSON report ({error!r})."
         ) from None
     by_key: dict[str, Mapping[str, Any]] = {}
-    for gate in gates:
-        by_key.setdefault(gate["name"], gate)
-        by_key[gate.get("nodeid", gate["name"])] = gate
+    try:
+        for gate in gates:
+            float(gate["summary"]["success_rate"])  # every baseline gate needs its rate
+            by_key.setdefault(gate["name"], gate)
+            by_key[gate.get("nodeid", gate["name"])] = gate
+    except (KeyError, TypeError) as error:
+        raise ConfigError(
+            f"--onepixel-compare: {path} has a gate without {error} (not a pytest-onepixel "
+            "report, or from an incompatible version)."
+        ) from None
     return by_key
 
 

@@ -104,6 +104,12 @@ class GateSpec:
         for budget, limit in self._criteria():
             found = _successes_within(result.records, budget)
             ok = self.passes(found, total, limit)
+            if result.skipped:
+                decided = ok == self.passes(found + result.skipped, total, limit)
+                failed |= decided and not ok
+                if budget is None or (decided and not ok):
+                    reasons.append(self._explain_early(found, result, limit, ok, decided, budget))
+                continue
             failed |= not ok
             if budget is None or not ok:
                 reasons.append(self._explain(found, result.attacked, limit, ok, budget))
@@ -113,6 +119,32 @@ class GateSpec:
                 f"{result.skipped} could change the verdict"
             )
         return Verdict(not failed, tuple(reasons))
+
+    def _explain_early(
+        self,
+        found: int,
+        result: AttackResult,
+        limit: float,
+        ok: bool,
+        decided: bool,
+        budget: int | None,
+    ) -> str:
+        """A criterion after an early verdict: the rate over the attacked prefix, and what the
+        full run's verdict is whatever the skipped images would have done."""
+        rate = found / result.attacked if result.attacked else 0.0
+        low, high = interval(found, result.attacked, self.level)
+        where = "" if budget is None else f" at budget {budget}"
+        shown = (
+            f"success rate{where} {rate:.3f} [{low:.3f}, {high:.3f}] over the "
+            f"{result.attacked} images attacked"
+        )
+        if not decided:
+            return f"{shown}: not decided (another criterion settled the verdict first)"
+        outcome = "passes" if ok else "fails"
+        return (
+            f"{shown}: the full run {outcome} threshold {limit:.3f} in {self.mode} mode "
+            f"whatever the other {result.skipped} images do"
+        )
 
     def _explain(self, found: int, trials: int, limit: float, ok: bool, budget: int | None) -> str:
         rate = found / trials if trials else 0.0

@@ -59,6 +59,13 @@ class ImageSet:
         if layout not in LAYOUTS:
             raise InputError(f"layout must be one of {LAYOUTS}; found {layout!r}.")
         lo, hi = _pixel_range(array, pixel_range)
+        if array.dtype.kind in "ui":
+            limits = np.iinfo(array.dtype)
+            if lo < limits.min or hi > limits.max:
+                raise InputError(
+                    f"pixel_range ({lo:g}, {hi:g}) does not fit the images' dtype {array.dtype} "
+                    f"({limits.min}..{limits.max}); adversarial values could not be stored."
+                )
         found_lo, found_hi = float(array.min()), float(array.max())
         if found_lo < lo or found_hi > hi or not np.isfinite([found_lo, found_hi]).all():
             raise InputError(
@@ -129,6 +136,23 @@ class ImageSet:
         view = channel_last_view(image[None], self.layout)[0]
         view[changes.rows[row], changes.cols[row]] = changes.values[row]
         return image
+
+
+def convert_layout(images: np.ndarray, source: str, target: str) -> np.ndarray:
+    """4-D images from `source` to `target` axis order (image folders load as NHWC; most
+    PyTorch-exported models take NCHW)."""
+    if images.ndim != 4 or source == target:
+        return images
+    order = (0, 3, 1, 2) if target == "NCHW" else (0, 2, 3, 1)
+    return np.ascontiguousarray(images.transpose(order))
+
+
+def guess_layout(shape: tuple[int, ...]) -> str:
+    """NHWC when a 4-D batch has a channel-sized last axis (1, 3 or 4) and not a channel-sized
+    axis 1; NCHW otherwise (and for 3-D batches, where it does not matter)."""
+    if len(shape) == 4 and shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4):
+        return "NHWC"
+    return "NCHW"
 
 
 def channel_last_view(array: np.ndarray, layout: str) -> np.ndarray:

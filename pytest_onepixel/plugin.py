@@ -163,8 +163,9 @@ class _OutcomeCollector:
 
 
 def _gate_file(config: pytest.Config) -> Path | None:
-    value = config.getoption("onepixel_config") or config.getini("onepixel_config")
-    return Path(config.invocation_params.dir, value) if value else None
+    from .session import option_path
+
+    return option_path(config, "onepixel_config")
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -16,6 +16,7 @@ import numpy as np
 from .api import AttackProgress, attack
 from .data import load_data, sample
 from .gate import GateSpec, interval, robustness_curve
+from .imageset import convert_layout
 from .models import Model, load_model
 from .result import AttackResult
 from .settings import gate_spec
@@ -45,12 +46,18 @@ def run_yaml_gate(
     drawn = sample(
         dataset, settings["samples"], settings["seed"], stratified=settings["stratified"]
     )
+    # `layout` is the model's input layout; data that fix their own (image folders load as
+    # NHWC) are transposed to it.
+    layout = settings["layout"] or model.layout or dataset.layout
+    images = drawn.images
+    if dataset.layout and layout:
+        images = convert_layout(images, dataset.layout, layout)
     return run_gate(
         name,
         model,
-        drawn.images,
+        images,
         drawn.labels,
-        settings={**settings, "layout": settings["layout"] or dataset.layout},
+        settings={**settings, "layout": layout},
         spec=spec,
         full=full,
         indices=drawn.indices,

@@ -13,6 +13,7 @@ import pytest
 
 from . import __version__
 from .compare import compare, compare_lines, load_baseline
+from .data import Dataset, sample
 from .errors import OnePixelWarning
 from .models import load_model
 from .progress import ProgressLine
@@ -48,7 +49,7 @@ class OnePixelSession:
         self.config = config
         self.cli = self._cli_layer()
         self.ini = self._ini_layer()
-        self.report_path = _report_path(config)
+        self.report_path = option_path(config, "onepixel_report")
         self.full = bool(config.getoption("onepixel_full") or config.getini("onepixel_full"))
         self.is_worker = hasattr(config, "workerinput")
         self.baseline, self.compare_tolerance = self._baseline()
@@ -84,18 +85,25 @@ class OnePixelSession:
         return _usage(values, lambda key: f"ini key onepixel_{key}", CLI_KEYS)
 
     def _baseline(self) -> tuple[dict | None, float | None]:
-        path = self.config.getoption("onepixel_compare") or self.config.getini("onepixel_compare")
         tolerance = self.config.getoption("onepixel_compare_tolerance")
-        if tolerance is None and self.config.getini("onepixel_compare_tolerance"):
-            tolerance = float(self.config.getini("onepixel_compare_tolerance"))
+        raw = self.config.getini("onepixel_compare_tolerance")
+        if tolerance is None and raw:
+            try:
+                tolerance = float(raw)
+            except ValueError:
+                raise pytest.UsageError(
+                    f"ini key onepixel_compare_tolerance: expected a number such as 0.05; "
+                    f"found {raw!r}."
+                ) from None
         if tolerance is not None and not 0 <= tolerance <= 1:
             raise pytest.UsageError(
                 f"--onepixel-compare-tolerance must be between 0 and 1; found {tolerance}."
             )
-        if not path:
+        path = option_path(self.config, "onepixel_compare")
+        if path is None:
             return None, tolerance
         try:
-            return load_baseline(Path(self.config.invocation_params.dir, path)), tolerance
+            return load_baseline(path), tolerance
         except ConfigError as error:
             raise pytest.UsageError(str(error)) from None
 
@@ -137,20 +145,40 @@ class OnePixelSession:
         call = parse_layer(
             options, lambda key: f"{node.nodeid}: onepixel.check({key}=...)", MARKER_KEYS
         )
-        settings = merge_layers(self.cli, self.marker_layer(node), call, {}, self.ini)
+        marker = self.marker_layer(node)
+        settings = merge_layers(self.cli, marker, call, {}, self.ini)
         spec = gate_spec(settings, node.nodeid)
-        resolved = load_model(model, device=settings["device"], threads=settings["threads"])
+        resolved = load_model(
+            model,
+            device=settings["device"],
+            threads=settings["threads"],
+            input_name=settings["input_name"],
+            output_name=settings["output_name"],
+            trust_pickle=settings["trust_pickle"],
+        )
+        images, labels = np.asarray(images), np.asarray(labels)
+        indices = None if indices is None else np.asarray(indices)
+        # The test passes its images; `samples` draws from them only when some layer sets it.
+        if any("samples" in layer for layer in (self.cli, marker, call, self.ini)):
+            drawn = sample(
+                Dataset(images, labels),
+                settings["samples"],
+                settings["seed"],
+                stratified=settings["stratified"],
+            )
+            images, labels = drawn.images, drawn.labels
+            indices = drawn.indices if indices is None else indices[drawn.indices]
         progress = ProgressLine(self._terminal(), node.name)
         try:
             result, outcome = run_gate(
                 node.name,
                 resolved,
-                np.asarray(images),
-                np.asarray(labels),
+                images,
+                labels,
                 settings=settings,
                 spec=spec,
                 full=self.full,
-                indices=None if indices is None else np.asarray(indices),
+                indices=indices,
                 progress=progress,
             )
         finally:
@@ -231,13 +259,15 @@ class OnePixelSession:
 OUTCOME_KEY = pytest.StashKey[dict]()
 
 
-def _report_path(config: pytest.Config) -> Path | None:
-    """--onepixel-report is relative to where pytest started (like --junitxml); the ini key
-    to the ini file's folder, so a project's setting works from any directory."""
-    if config.getoption("onepixel_report"):
-        return Path(config.invocation_params.dir, config.getoption("onepixel_report"))
-    if config.getini("onepixel_report"):
-        return Path(config.rootpath, config.getini("onepixel_report"))
+def option_path(config: pytest.Config, name: str) -> Path | None:
+    """A path option: on the command line relative to where pytest started (like --junitxml),
+    as an ini key relative to the ini file's folder, so a project's setting works from any
+    directory."""
+    if config.getoption(name):
+        return Path(config.invocation_params.dir, config.getoption(name))
+    if config.getini(name):
+        folder = config.inipath.parent if config.inipath else config.rootpath
+        return Path(folder, config.getini(name))
     return None
 
 

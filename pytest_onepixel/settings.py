@@ -71,9 +71,18 @@ def _pair(value: object) -> list[float]:
     return [float(v) for v in value]
 
 
-def _mapping(value: object) -> dict:
-    if not isinstance(value, Mapping):
-        raise ValueError("a mapping such as {mean: [0.5], std: [0.5]}")
+def _preprocess(value: object) -> dict:
+    """{scale: number, mean: number(s), std: number(s)}, checked here so a YAML mistake names
+    its line rather than surfacing when the model first runs."""
+    message = "a mapping such as {scale: 0.00392, mean: [0.5], std: [0.5]} of numbers"
+    if not isinstance(value, Mapping) or not set(value) <= {"scale", "mean", "std"}:
+        raise ValueError(message)
+    for key, entry in value.items():
+        entries = entry if isinstance(entry, list) and key != "scale" else [entry]
+        if not entries or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in entries
+        ):
+            raise ValueError(message)
     return dict(value)
 
 
@@ -96,7 +105,11 @@ def _rates_at(value: object) -> dict[int, float]:
 def _data(value: object) -> object:
     if isinstance(value, str) and value:
         return value
-    if isinstance(value, Mapping) and set(value) == {"x", "y"}:
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"x", "y"}
+        and all(isinstance(v, str) and v for v in value.values())
+    ):
         return dict(value)
     raise ValueError("a path, 'package.module:function', or {x: images.npy, y: labels.npy}")
 
@@ -141,7 +154,7 @@ SETTINGS: dict[str, Setting] = {
     "y_key": Setting(_text, "y", "name of the label array in an .npz"),
     "layout": Setting(_choice(*LAYOUTS), None, "NCHW or NHWC (default: from the model)"),
     "pixel_range": Setting(_pair, None, "[low, high] of the pixel values"),
-    "preprocess": Setting(_mapping, None, "{scale, mean, std} applied before the model"),
+    "preprocess": Setting(_preprocess, None, "{scale, mean, std} applied before the model"),
     "targeted": Setting(_boolean, False, "targeted attack towards the next class (label + 1)"),
     "stratified": Setting(_boolean, False, "sample every class in proportion"),
     "popsize": Setting(_integer(4), None, "DE population (default: budget / 5)"),

@@ -118,7 +118,7 @@ class OnePixelFile(pytest.File):
         name = name if isinstance(name, str) and name else label
         try:
             parsed = parse_layer(entry, self._where(entry, f"{label} {name!r}"), ENTRY_KEYS)
-            missing = [key for key in REQUIRED_IN_YAML if key not in parsed]
+            missing = [key for key in REQUIRED_IN_YAML if key not in {**defaults, **parsed}]
             if missing:
                 raise ConfigError(
                     f"{self.shown_path}:{entry.line}: {label}: missing required key {missing[0]!r} "

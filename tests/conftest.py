@@ -12,6 +12,10 @@ import textwrap
 import numpy as np
 import pytest
 
+# pytester's in-process runs drop the modules first imported inside them; numpy's C extensions
+# cannot be loaded twice, so load scipy.stats (which the gates import lazily) up front.
+import scipy.stats  # noqa: F401
+
 
 class LinearModel:
     """Linear logits over the flattened image; counts the images it has scored."""

@@ -204,3 +204,26 @@ def test_an_easy_model_is_fooled_with_the_right_pixel() -> None:
     for record in result.records:
         ((row, col, (value,)),) = record.pixels
         assert (row, col) == (2, 3) and value <= 100
+
+
+def test_float16_probabilities_are_not_softmaxed_again() -> None:
+    from pytest_onepixel.scores import to_probabilities
+
+    logits = np.random.default_rng(0).normal(size=(200, 10)) * 3
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    half = probabilities.astype(np.float16)
+    np.testing.assert_allclose(to_probabilities(half), half.astype(np.float64))
+
+
+def test_channel_last_images_are_recognised_without_a_layout() -> None:
+    images = np.random.default_rng(0).integers(0, 256, size=(2, 5, 5, 3)).astype(np.uint8)
+    shapes = set()
+
+    def model(batch: np.ndarray) -> np.ndarray:
+        shapes.add(batch.shape[1:])
+        return np.stack([batch[:, 0, 0, 0], 255 - batch[:, 0, 0, 0]], axis=1)
+
+    result = attack(model, images, model(images.astype(np.float32)).argmax(1), budget=10)
+    assert result.settings["layout"] == "NHWC" and shapes == {(5, 5, 3)}
+    for record in result.records:
+        assert all(len(values) == 3 for _, _, values in record.pixels)

@@ -50,7 +50,9 @@ def model(batch: np.ndarray) -> np.ndarray:
             {"preset": "fast"},
             r"preset must be a Preset or one of \['default', 'paper'\]",
         ),
-        (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct"),
+        (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct non-negative"),
+        (IMAGES, LABELS, {"indices": [0, -1, 2]}, r"indices must be distinct non-negative"),
+        (IMAGES, LABELS, {"pixel_range": (0, 256)}, r"does not fit the images' dtype uint8"),
     ],
 )
 def test_bad_arguments_raise_input_error(images, labels, options, message) -> None:

@@ -93,3 +93,19 @@ def test_needed_for_strict() -> None:
     assert interval(round(0.2 * needed), needed)[1] <= 0.3
     assert interval(round(0.2 * (needed - 5)), needed - 5)[1] > 0.3
     assert needed_for_strict(0.3, 0.3) is None
+
+
+def test_early_stop_text_never_contradicts_the_numbers() -> None:
+    """The budget-10 criterion fails for sure after 12 images; the main one is still open and
+    must say so rather than claim a pass its own numbers contradict."""
+    spec = GateSpec(0.35, max_success_rate_at={10: 0.2})
+    attacked = [record(True, 5)] * 9 + [record(False)] * 3
+    skipped = [replace(record(False), attacked=False, skipped=True)] * 28
+    verdict = spec.judge(_result(attacked + skipped))
+    assert not verdict.passed
+    assert "success rate 0.750 [0.428, 0.945] over the 12 images attacked: not decided" in (
+        verdict.reason
+    )
+    assert "at budget 10 0.750" in verdict.reason and "the full run fails threshold 0.200" in (
+        verdict.reason
+    )

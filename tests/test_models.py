@@ -159,14 +159,29 @@ def test_preprocessing_is_applied_before_the_model() -> None:
         return np.zeros((len(batch), 2))
 
     images = np.full((1, 2, 2, 3), 255, dtype=np.uint8)
-    wrapped = load_model(
-        model, preprocess={"scale": 1 / 255, "mean": [0.5, 0, 0], "std": [0.5, 1, 2]}, layout="NHWC"
+    wrapped = PreprocessedModel(
+        load_model(model), {"scale": 1 / 255, "mean": [0.5, 0, 0], "std": [0.5, 1, 2]}, "NHWC"
     )
-    assert isinstance(wrapped, PreprocessedModel)
     wrapped.predict(images.astype(np.float32))
     np.testing.assert_allclose(seen[0][0, 0, 0], [1.0, 1.0, 0.5], rtol=1e-6)
-    attack(model, images, [0], budget=4, layout="NHWC", preprocess={"scale": 1 / 255})
-    assert seen[-1].max() <= 1.0
+    attack(model, images, [0], budget=4, preprocess={"scale": 1 / 255, "mean": [0, 0, 0.5]})
+    assert seen[-1].max() <= 1.0 and seen[-1][..., 2].max() <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("preprocess", "message"),
+    [
+        ({"scale": [1, 2]}, "scale must be a positive number"),
+        ({"mean": "abc"}, "mean must be a number or a list of numbers"),
+        ({"std": [0.5, 0]}, "std must be > 0"),
+        ({"shift": 1}, "unknown"),
+        ({"mean": [0.5, 0.5]}, "mean has 2 values but the images have 3 channel"),
+    ],
+)
+def test_bad_preprocessing_is_a_clear_error(preprocess, message) -> None:
+    images = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    with pytest.raises(ModelLoadError, match=message):
+        attack(lambda b: np.zeros((len(b), 2)), images, [0], budget=4, preprocess=preprocess)
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(files) -> None:

@@ -21,7 +21,9 @@ LABELS = model(IMAGES.astype(np.float32)).argmax(axis=1)
 @pytest.mark.onepixel(max_success_rate=1.0, budget=30, samples=10)
 def test_robust_enough(onepixel):
     result = onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
-    assert result.attacked + result.skipped == 30 and result.settings["budget"] == 30
+    # samples=10 in the marker draws 10 of the 30 images passed (their indices name them)
+    assert len(result.records) == 10 and result.settings["budget"] == 30
+    assert len({r.index for r in result.records}) == 10
 
 @pytest.mark.onepixel(max_success_rate=0.0, budget=30)
 def test_too_fragile(onepixel):
@@ -41,7 +43,8 @@ def test_marker_and_fixture_pass_and_fail(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*onepixel gate 'test_too_fragile' FAILED (point mode):",
-            "*- success rate * [[]*, *[]] > threshold 0.000 (point mode)",
+            "*- success rate * [[]*, *[]] over the * images attacked: the full run fails "
+            "threshold 0.000 in point mode whatever the other * images do",
             "*images:*attacked of 30 sampled*",
             "*queries:*(budget 30 per image*",
         ]

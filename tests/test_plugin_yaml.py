@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,7 +18,8 @@ def test_a_gate_under_its_threshold_passes_and_one_over_it_fails(repo) -> None:
     result.stdout.fnmatch_lines(
         [
             "*onepixel gate 'tiny-fail' FAILED (point mode):",
-            "*- success rate * [[]*, *[]] > threshold 0.000 (point mode)",
+            "*- success rate * [[]*, *[]] over the * images attacked: the full run fails "
+            "threshold 0.000 in point mode whatever the other * images do",
             "*model:*ONNX tiny.onnx*",
             "*images:*attacked of 20 sampled (clean accuracy *",
             "*successes:* of * -> success rate *, 95% interval [[]*, *[]] (threshold 0.000)",
@@ -185,6 +187,15 @@ def test_a_broken_gate_fails_alone_and_the_session_goes_on(repo) -> None:
             "models:\n  - name: a\n    model: m.onnx\n    data: d.npz\n    pixel_range: 16\n",
             "*onepixel.yaml:5: *'pixel_range' must be a list [[]low, high[]]*; found 16.",
         ),
+        (
+            "models:\n  - name: a\n    model: m.onnx\n    data: {x: 1, y: y.npy}\n",
+            "*onepixel.yaml:4: *'data' must be a path*{x: images.npy, y: labels.npy}*",
+        ),
+        (
+            "models:\n  - name: a\n    model: m.onnx\n    data: d.npz\n"
+            "    preprocess: {mean: abc}\n",
+            "*onepixel.yaml:5: *'preprocess' must be a mapping such as {scale*",
+        ),
     ],
 )
 def test_entry_errors_name_file_line_and_key(repo, text, expected) -> None:
@@ -279,4 +290,55 @@ def test_budget_400_gate_passes_under_and_fails_over_its_threshold(repo) -> None
     assert passing.ret == 0
     failing = repo.runpytest("--onepixel-budget=400", "-k", "fail")
     assert failing.ret == 1
-    failing.stdout.fnmatch_lines(["*- success rate * > threshold 0.100 (point mode)"])
+    failing.stdout.fnmatch_lines(
+        ["*- success rate *: the full run fails threshold 0.100 in point mode*"]
+    )
+
+
+def test_model_and_data_may_come_from_defaults(repo) -> None:
+    write_gates(
+        repo,
+        "defaults: {model: models/tiny.onnx, data: data/holdout.npz, samples: 10, "
+        "pixel_range: [0, 16], max_success_rate: 1.0}\nmodels:\n  - name: a\n  - name: b\n",
+    )
+    repo.runpytest("--onepixel-budget=10").assert_outcomes(passed=2)
+
+
+def test_bad_compare_tolerance_in_ini_is_a_usage_error(repo) -> None:
+    repo.makeini("[pytest]\nonepixel_compare_tolerance = 5%\n")
+    result = repo.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*onepixel_compare_tolerance: expected a number*'5%'*"])
+
+
+def test_rgb_image_folder_feeds_an_nchw_model(pytester) -> None:
+    """Image folders load as NHWC; a PyTorch-exported NCHW ONNX model still gets NCHW."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 5), torch.nn.Flatten()).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
+        torch.onnx.export(
+            net,
+            (torch.zeros(1, 3, 5, 5),),
+            str(pytester.path / "rgb.onnx"),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "n"}, "y": {0: "n"}},
+        )
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (pytester.path / "data" / name).mkdir(parents=True)
+        for i in range(4):
+            pixels = rng.integers(0, 256, (5, 5, 3)).astype(np.uint8)
+            Image.fromarray(pixels).save(pytester.path / "data" / name / f"{i}.png")
+    write_gates(
+        pytester,
+        "models:\n  - {name: rgb, model: rgb.onnx, data: data, samples: 8, "
+        "max_success_rate: 1.0}\n",
+    )
+    result = pytester.runpytest("--onepixel-budget=10", "--onepixel-report=r.json")
+    result.assert_outcomes(passed=1)

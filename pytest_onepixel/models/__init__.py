@@ -7,13 +7,12 @@ can shadow the real packages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ModelLoadError
 from ..importing import looks_like_spec
 from .base import CallableModel, Model
-from .preprocess import PreprocessedModel
 
 __all__ = ["Model", "load_model"]
 
@@ -22,7 +21,6 @@ def load_model(
     source: object,
     *,
     layout: str | None = None,
-    preprocess: Mapping[str, object] | None = None,
     weights: str | Path | None = None,
     trust_pickle: bool = False,
     input_name: str | None = None,
@@ -35,8 +33,9 @@ def load_model(
     ``"package.module:factory"`` string (plus `weights`, a state_dict file), an nn.Module, an
     existing Model, or any callable mapping a float32 batch to class scores.
 
-    `preprocess` ({scale, mean, std}) is applied to the raw-pixel batch before the model.
     `layout` overrides the layout the model reports (ONNX detects it from the input shape).
+    Preprocessing belongs to the attack, which knows the images' layout:
+    `attack(..., preprocess={scale, mean, std})`.
     """
     model = _adapter(
         source,
@@ -50,8 +49,6 @@ def load_model(
     )
     if layout is not None:
         model.layout = layout
-    if preprocess:
-        model = PreprocessedModel(model, preprocess, model.layout or "NCHW")
     return model
 
 

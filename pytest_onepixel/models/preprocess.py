@@ -27,7 +27,10 @@ class PreprocessedModel:
                 f"preprocess accepts the keys {list(PREPROCESS_KEYS)}; found unknown {unknown}."
             )
         self.inner = inner
-        self.scale = np.float32(preprocess.get("scale", 1.0))
+        scale = preprocess.get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ModelLoadError(f"preprocess scale must be a positive number; found {scale!r}.")
+        self.scale = np.float32(scale)
         self.mean = _channel_vector("mean", preprocess.get("mean", 0.0))
         self.std = _channel_vector("std", preprocess.get("std", 1.0))
         if (self.std <= 0).any():
@@ -64,7 +67,10 @@ class PreprocessedModel:
 
 
 def _channel_vector(name: str, values: object) -> np.ndarray:
-    vector = np.atleast_1d(np.asarray(values, dtype=np.float32))
+    try:
+        vector = np.atleast_1d(np.asarray(values, dtype=np.float32))
+    except (TypeError, ValueError):
+        vector = np.empty(0, dtype=np.float32)
     if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
         raise ModelLoadError(
             f"preprocess {name} must be a number or a list of numbers (one per channel); "
