@@ -85,7 +85,12 @@ class AttackResult:
         return sum(r.queries for r in self.records)
 
     def success_rate_at(self, budget: int) -> float:
-        """The success rate a run with this smaller budget would have had (same seed)."""
+        """The share of attacked images fooled within their first `budget` queries of this search.
+
+        A run at that budget with this run's population finds exactly these; the default
+        population grows with the budget, so a fresh default run at a smaller budget searches
+        a little differently and can differ by a few images.
+        """
         if not self.attacked:
             return 0.0
         hits = sum(
