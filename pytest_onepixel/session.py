@@ -3,8 +3,9 @@ the summary table and the JSON report. Created in pytest_configure and kept on t
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +125,8 @@ class OnePixelSession:
         settings = merge_layers(
             self.cli, self.marker_layer(item), item.entry, item.defaults, self.ini
         )
-        progress = ProgressLine(self._terminal(), item.name)
-        try:
+        with self._running(item) as progress:
             _, outcome = run_yaml_gate(item.name, settings, full=self.full, progress=progress)
-        finally:
-            progress.close()
         if not self._finish(item, outcome):
             raise GateFailed(failure_text(outcome, self.report_path))
 
@@ -158,18 +156,17 @@ class OnePixelSession:
         )
         images, labels = np.asarray(images), np.asarray(labels)
         indices = None if indices is None else np.asarray(indices)
-        # The test passes its images; `samples` draws from them only when some layer sets it.
-        if any("samples" in layer for layer in (self.cli, marker, call, self.ini)):
-            drawn = sample(
-                Dataset(images, labels),
-                settings["samples"],
-                settings["seed"],
-                stratified=settings["stratified"],
-            )
-            images, labels = drawn.images, drawn.labels
-            indices = drawn.indices if indices is None else indices[drawn.indices]
-        progress = ProgressLine(self._terminal(), node.name)
-        try:
+        with self._running(node) as progress:
+            # The test passes its images; `samples` draws from them only when a layer sets it.
+            if any("samples" in layer for layer in (self.cli, marker, call, self.ini)):
+                drawn = sample(
+                    Dataset(images, labels),
+                    settings["samples"],
+                    settings["seed"],
+                    stratified=settings["stratified"],
+                )
+                images, labels = drawn.images, drawn.labels
+                indices = drawn.indices if indices is None else indices[drawn.indices]
             result, outcome = run_gate(
                 node.name,
                 resolved,
@@ -181,8 +178,6 @@ class OnePixelSession:
                 indices=indices,
                 progress=progress,
             )
-        finally:
-            progress.close()
         if not self._finish(node, outcome):
             pytest.fail(failure_text(outcome, self.report_path), pytrace=False)
         return result
@@ -200,14 +195,11 @@ class OnePixelSession:
                 outcome["reason"] = "; ".join(outcome["reasons"])
         attacked_set = summary["attacked"] + summary["skipped"]
         if attacked_set < SMALL_SAMPLE:
-            path, line, _ = node.reportinfo()
-            warnings.warn_explicit(
+            _warn_at(
+                node,
                 f"gate {outcome['name']!r} has only {attacked_set} attacked images (fewer "
                 f"than {SMALL_SAMPLE}): its success rate is a coarse estimate; raise "
                 "`samples` for a verdict worth trusting.",
-                OnePixelWarning,
-                filename=str(path),
-                lineno=(line or 0) + 1,
             )
         node.user_properties.extend(
             [
@@ -252,11 +244,35 @@ class OnePixelSession:
         }
         write_atomically(self.report_path, report_document(self.outcomes, options, __version__))
 
+    @contextlib.contextmanager
+    def _running(self, node: pytest.Item) -> Iterator[ProgressLine]:
+        """A gate's progress line, with its OnePixelWarnings reported at the gate (YAML line or
+        test) rather than at the plugin line that raised them."""
+        progress = ProgressLine(self._terminal(), node.name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OnePixelWarning)
+            try:
+                yield progress
+            finally:
+                progress.close()
+        for warning in caught:
+            if issubclass(warning.category, OnePixelWarning):
+                _warn_at(node, str(warning.message))
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+
     def _terminal(self) -> Any:
         return self.config.pluginmanager.get_plugin("terminalreporter")
 
 
 OUTCOME_KEY = pytest.StashKey[dict]()
+
+
+def _warn_at(node: pytest.Item, message: str) -> None:
+    path, line, _ = node.reportinfo()
+    warnings.warn_explicit(message, OnePixelWarning, filename=str(path), lineno=(line or 0) + 1)
 
 
 def option_path(config: pytest.Config, name: str) -> Path | None:

@@ -342,3 +342,12 @@ def test_rgb_image_folder_feeds_an_nchw_model(pytester) -> None:
     )
     result = pytester.runpytest("--onepixel-budget=10", "--onepixel-report=r.json")
     result.assert_outcomes(passed=1)
+
+
+def test_warnings_point_at_the_gate_not_the_plugin(repo) -> None:
+    write_gates(repo, GATES.replace("samples: 20", "samples: 100"))
+    result = repo.runpytest("--onepixel-budget=10", "-k", "pass")
+    result.stdout.fnmatch_lines(
+        ["*onepixel.yaml:3: OnePixelWarning: samples=100 is more than the 40 images*"]
+    )
+    assert "runner.py" not in result.stdout.str() and "session.py" not in result.stdout.str()
