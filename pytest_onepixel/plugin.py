@@ -117,13 +117,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Carry a gate's outcome on its report, so it reaches the controller under xdist."""
+    """Carry the item's gate outcomes on its report, so they reach the controller under xdist."""
     from .session import OUTCOME_KEY
 
     report = yield
-    outcome = item.stash.get(OUTCOME_KEY, None)
-    if call.when == "call" and outcome is not None:
-        report.onepixel = outcome
+    outcomes = item.stash.get(OUTCOME_KEY, None)
+    if call.when == "call" and outcomes:
+        report.onepixel = outcomes
     return report
 
 

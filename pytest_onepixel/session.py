@@ -167,8 +167,9 @@ class OnePixelSession:
                 )
                 images, labels = drawn.images, drawn.labels
                 indices = drawn.indices if indices is None else indices[drawn.indices]
+            earlier = len(node.stash.get(OUTCOME_KEY, []))
             result, outcome = run_gate(
-                node.name,
+                f"{node.name}#{earlier + 1}" if earlier else node.name,
                 resolved,
                 images,
                 labels,
@@ -211,13 +212,11 @@ class OnePixelSession:
                 ("onepixel_interval_high", summary["interval"][1]),
             ]
         )
-        node.stash[OUTCOME_KEY] = outcome
+        node.stash.setdefault(OUTCOME_KEY, []).append(outcome)
         return outcome["passed"]
 
     def collect(self, report: pytest.TestReport) -> None:
-        outcome = getattr(report, "onepixel", None)
-        if outcome is not None:
-            self.outcomes.append(outcome)
+        self.outcomes.extend(getattr(report, "onepixel", ()))
 
     def terminal_summary(self, terminal: Any) -> None:
         if self.is_worker or not self.outcomes or terminal.verbosity < -1:
@@ -267,7 +266,8 @@ class OnePixelSession:
         return self.config.pluginmanager.get_plugin("terminalreporter")
 
 
-OUTCOME_KEY = pytest.StashKey[dict]()
+#: The outcomes of the gates an item ran: one for a YAML gate, one per check() in a test.
+OUTCOME_KEY = pytest.StashKey[list]()
 
 
 def _warn_at(node: pytest.Item, message: str) -> None:

@@ -94,3 +94,18 @@ def test_startup_imports_neither_torch_nor_onnxruntime(pytester: pytest.Pytester
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1)
+
+
+def test_two_checks_in_one_test_are_two_gates(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_gates=TEST_FILE.split("@pytest.mark.onepixel(max_success_rate=0.0")[0]
+        + """
+@pytest.mark.onepixel(max_success_rate=1.0, budget=20)
+def test_twice(onepixel):
+    onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
+    onepixel.check(model, IMAGES[:20], LABELS[:20], pixel_range=(0, 16))
+"""
+    )
+    result = pytester.runpytest("-k", "twice", "--onepixel-report=r.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["test_twice  *pass*", "test_twice#2  *pass*"])
