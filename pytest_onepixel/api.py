@@ -96,8 +96,9 @@ def attack(
         already under attack finish, and the rest are recorded as `skipped`. The attacked images
         are then a prefix of the sample order, so their rate stays an unbiased estimate.
     max_active : int, optional
-        The most images attacked at once (default: as many as fill `max_batch`). A small value
-        lets `stop_when` stop sooner.
+        Start with at most this many images attacked at once, growing with the number finished
+        (default: as many as fill `max_batch` from the start). A small value lets `stop_when`
+        stop sooner while long runs still reach full batches.
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
     if isinstance(preset, Preset):
@@ -159,14 +160,16 @@ def attack(
         max_active=max_active,
     )
     records: dict[int, ImageRecord] = {}
+    finished: list[ImageRecord] = []
     successes = 0
-    for finished in search:
-        confirmed = _confirmed_records(evaluator, finished)
+    for outcomes in search:
+        confirmed = _confirmed_records(evaluator, outcomes)
         records.update(confirmed)
+        finished.extend(confirmed.values())
         successes += sum(r.success for r in confirmed.values())
         if progress is not None:
             progress(AttackProgress(len(records), len(jobs), successes, evaluator.images_scored))
-        if stop_when is not None and stop_when(list(records.values()), len(jobs), accuracy):
+        if stop_when is not None and stop_when(finished, len(jobs), accuracy):
             search.stop_admitting()
     for i in range(n):
         if i not in records:

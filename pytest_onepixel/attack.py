@@ -63,8 +63,10 @@ class SearchOutcome:
 class OnePixelSearch(Iterator[list[SearchOutcome]]):
     """Runs DE for many images at once; each `next()` is one generation of the pool.
 
-    The pool holds at most `max_active` images (default: as many as fill `max_batch` with one
-    generation each); finished images make room for the next ones in sample order.
+    The pool holds as many images as fill `max_batch` with one generation each; finished images
+    make room for the next ones in sample order. With `max_active`, at most max(max_active,
+    images finished so far) are in flight: an early stop then wastes little work in flight, and
+    long runs still reach full batches.
     """
 
     def __init__(
@@ -88,7 +90,9 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
         self._preset = preset
         self._seed = seed
         self._queue = deque(jobs)
-        slots = max(1, min(evaluator.max_batch // self._popsize, max_active or len(jobs) or 1))
+        slots = max(1, min(evaluator.max_batch // self._popsize, len(jobs) or 1))
+        self._start_active = max_active or slots
+        self._finished = 0
         shape = (slots, self._popsize, pixels, 2 + images.channels)
         self._population = np.zeros(shape)
         self._fitness = np.full(shape[:2], np.inf)
@@ -114,9 +118,15 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
         self._queue.clear()
 
     def _admit(self) -> None:
-        """Fill free slots from the queue, in sample order."""
+        """Fill free slots from the queue, in sample order, keeping at most
+        max(max_active, images finished) images in flight."""
+        limit = max(self._start_active, self._finished)
+        active = sum(job is not None for job in self._jobs)
         for slot, job in enumerate(self._jobs):
+            if active >= limit:
+                break
             if job is None and self._queue:
+                active += 1
                 job = self._queue.popleft()
                 self._jobs[slot] = job
                 seq = np.random.SeedSequence(self._seed, spawn_key=(job.index,))
@@ -230,6 +240,7 @@ class OnePixelSearch(Iterator[list[SearchOutcome]]):
             )
             self._jobs[slot] = None
             self._rngs[slot] = None
+        self._finished += len(outcomes)
         return outcomes
 
 

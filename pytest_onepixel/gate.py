@@ -69,22 +69,30 @@ class GateSpec:
         low, high = interval(successes, trials, self.level)
         return high <= limit if self.mode == "strict" else not low > limit
 
-    def settled(self, done: Sequence[ImageRecord], total: int, clean_ok: bool) -> bool:
-        """True once no outcome of the `total - len(done)` images still to attack can change
-        the verdict, for the main threshold and every `max_success_rate_at` budget."""
+    def settled(
+        self, found: Mapping[int | None, int], finished: int, total: int, clean_ok: bool
+    ) -> bool:
+        """True once no outcome of the `total - finished` images still to attack can change
+        the verdict, for the main threshold and every `max_success_rate_at` budget.
+
+        `found[budget]` counts the successes so far within that many queries (`found[None]`:
+        all of them), kept as a running tally by `EarlyVerdict` so each check is O(criteria).
+        """
         if not clean_ok:
             return True
-        remaining = total - len(done)
+        remaining = total - finished
         verdicts = []
-        for budget, limit in self._criteria():
-            found = _successes_within(done, budget)
-            low, high = (self.passes(k, total, limit) for k in (found, found + remaining))
+        for budget, limit in self.criteria():
+            low, high = (
+                self.passes(k, total, limit) for k in (found[budget], found[budget] + remaining)
+            )
             if low == high and not low:
                 return True  # one settled failure fails the gate
             verdicts.append(low == high)
         return all(verdicts)
 
-    def _criteria(self) -> list[tuple[int | None, float]]:
+    def criteria(self) -> list[tuple[int | None, float]]:
+        """(budget, threshold) pairs: the main threshold (budget None) and the curve's."""
         return [(None, self.threshold), *sorted(self.max_success_rate_at.items())]
 
     def judge(self, result: AttackResult) -> Verdict:
@@ -101,7 +109,7 @@ class GateSpec:
         total = result.attacked + result.skipped
         if total == 0:
             return Verdict(False, (*reasons, _nothing_attacked(result)))
-        for budget, limit in self._criteria():
+        for budget, limit in self.criteria():
             found = _successes_within(result.records, budget)
             ok = self.passes(found, total, limit)
             if result.skipped:
@@ -170,6 +178,27 @@ class GateSpec:
         )
 
 
+class EarlyVerdict:
+    """`attack(stop_when=...)` for a gate: keeps running success counts per criterion over the
+    finished records it has not seen yet, then asks `GateSpec.settled`."""
+
+    def __init__(self, spec: GateSpec) -> None:
+        self._spec = spec
+        self._found: dict[int | None, int] = {budget: 0 for budget, _ in spec.criteria()}
+        self._seen = 0
+
+    def __call__(
+        self, finished: Sequence[ImageRecord], attacked_set: int, clean_accuracy: float
+    ) -> bool:
+        for record in finished[self._seen :]:
+            for budget in self._found:
+                self._found[budget] += _succeeded_within(record, budget)
+        self._seen = len(finished)
+        floor = self._spec.min_clean_accuracy
+        clean_ok = floor is None or clean_accuracy >= floor
+        return self._spec.settled(self._found, self._seen, attacked_set, clean_ok)
+
+
 def needed_for_strict(rate: float, threshold: float, level: float = 0.95) -> int | None:
     """Fewest attacked images whose interval's upper end is <= threshold at the observed rate;
     None when the rate itself is at or above the threshold (no sample size would do)."""
@@ -213,8 +242,12 @@ def robustness_curve(result: AttackResult, level: float = 0.95) -> list[dict[str
     return curve
 
 
+def _succeeded_within(record: ImageRecord, budget: int | None) -> bool:
+    return record.success and (budget is None or record.first_success_query <= budget)
+
+
 def _successes_within(records: Sequence[ImageRecord], budget: int | None) -> int:
-    return sum(r.success and (budget is None or r.first_success_query <= budget) for r in records)
+    return sum(_succeeded_within(record, budget) for record in records)
 
 
 def _nothing_attacked(result: AttackResult) -> str:

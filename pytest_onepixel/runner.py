@@ -15,7 +15,7 @@ import numpy as np
 
 from .api import AttackProgress, attack
 from .data import load_data, sample
-from .gate import GateSpec, interval, robustness_curve
+from .gate import EarlyVerdict, GateSpec, interval, robustness_curve
 from .imageset import convert_layout
 from .models import Model, load_model
 from .result import AttackResult
@@ -105,7 +105,7 @@ def run_gate(
         preset=settings["preset"],
         indices=indices,
         progress=progress,
-        stop_when=None if full else _early_verdict(spec),
+        stop_when=None if full else EarlyVerdict(spec),
         max_active=None if full else EARLY_VERDICT_WAVE,
     )
     verdict = spec.judge(result)
@@ -138,14 +138,6 @@ def run_gate(
         "curve": robustness_curve(result, spec.level),
         "records": report["records"],
     }
-
-
-def _early_verdict(spec: GateSpec):
-    def settled(done, attacked_set: int, clean_accuracy: float) -> bool:
-        floor = spec.min_clean_accuracy
-        return spec.settled(done, attacked_set, floor is None or clean_accuracy >= floor)
-
-    return settled
 
 
 def data_hash(images: np.ndarray, labels: np.ndarray) -> str:

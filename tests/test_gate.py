@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from pytest_onepixel.gate import GATE_MODES, GateSpec, interval, needed_for_strict
+from pytest_onepixel.gate import (
+    GATE_MODES,
+    EarlyVerdict,
+    GateSpec,
+    interval,
+    needed_for_strict,
+)
 from pytest_onepixel.result import AttackResult, ImageRecord
 
 
@@ -45,8 +51,9 @@ def test_early_verdict_equals_the_full_runs_verdict(spec: GateSpec, sequence) ->
     every image. Any later outcome is then a completion the verdict no longer depends on."""
     records = [record(success, first) for success, first in sequence]
     full = spec.judge(_result(records)).passed
+    early_verdict = EarlyVerdict(spec)
     for m in range(len(records) + 1):
-        if spec.settled(records[:m], len(records), clean_ok=True):
+        if early_verdict(records[:m], len(records), clean_accuracy=1.0):
             skipped = [replace(record(False), attacked=False, skipped=True)] * (len(records) - m)
             assert spec.judge(_result(records[:m] + skipped)).passed == full
             break
