@@ -14,6 +14,7 @@ exactly the full run's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,8 +28,11 @@ __all__ = ["GATE_MODES", "GateSpec", "Verdict", "interval", "robustness_curve"]
 CURVE_BUDGETS = (1, 2, 5)  # then x10, x100, ...: 1, 2, 5, 10, 20, 50, 100, ...
 
 
+@functools.lru_cache(maxsize=4096)
 def interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson (exact) interval of a binomial proportion; (0, 1) for no trials."""
+    """Clopper-Pearson (exact) interval of a binomial proportion; (0, 1) for no trials.
+
+    Cached: the early verdict asks for the same few counts after every generation."""
     from scipy.stats import binomtest  # heavy: imported when a gate first needs it
 
     if trials == 0:
@@ -83,9 +87,8 @@ class GateSpec:
         remaining = total - finished
         verdicts = []
         for budget, limit in self.criteria():
-            low, high = (
-                self.passes(k, total, limit) for k in (found[budget], found[budget] + remaining)
-            )
+            most = _most_passing(self.mode, self.level, limit, total)
+            low, high = (k <= most for k in (found[budget], found[budget] + remaining))
             if low == high and not low:
                 return True  # one settled failure fails the gate
             verdicts.append(low == high)
@@ -176,6 +179,18 @@ class GateSpec:
             f"{'>' if not ok else '<='} threshold {limit:.3f} (lenient mode fails only when it is "
             "above the threshold)"
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _most_passing(mode: str, level: float, limit: float, total: int) -> int:
+    """The most successes out of `total` that still pass (-1 if none do). Every mode's rule is
+    monotone in the successes, so a binary search replaces an interval per generation."""
+    rule = GateSpec(limit, mode=mode, level=level)
+    low, high = -1, total  # passes(low) holds (or low = -1); the answer lies in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if rule.passes(middle, total) else (low, middle - 1)
+    return low
 
 
 class EarlyVerdict:
