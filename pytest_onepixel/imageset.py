@@ -130,13 +130,6 @@ class ImageSet:
             )
         return batch
 
-    def apply(self, index: int, changes: PixelChanges, row: int = 0) -> np.ndarray:
-        """The adversarial image for one candidate, in the images' own shape and dtype."""
-        image = self.images[index].copy()
-        view = channel_last_view(image[None], self.layout)[0]
-        view[changes.rows[row], changes.cols[row]] = changes.values[row]
-        return image
-
 
 def convert_layout(images: np.ndarray, source: str, target: str) -> np.ndarray:
     """4-D images from `source` to `target` axis order (image folders load as NHWC; most

@@ -26,7 +26,6 @@ class ScoreFunction:
     def __init__(self, model: ModelFn) -> None:
         self._model = model
         self.num_classes: int | None = None
-        self.calls = 0
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         try:
@@ -39,7 +38,6 @@ class ScoreFunction:
                 f"{batch.shape}. Check that `layout`, the channel count and the image size are "
                 "the ones the model takes, and its preprocessing (scale, mean, std)."
             ) from error
-        self.calls += 1
         scores = _as_array(raw)
         n = batch.shape[0]
         if scores.ndim != 2 or scores.shape[0] != n:
