@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import differential_evolution
 
-from pytest_onepixel.scores import to_probabilities
+from pytest_onepixel.engine.scoring import to_probabilities
 
 Predict = Callable[[np.ndarray], np.ndarray]
 

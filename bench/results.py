@@ -30,7 +30,7 @@ from measure import exhaustive_success, machine, raw_throughput
 from photos_model import photos_onnx
 
 from pytest_onepixel import attack, default_popsize, load_model
-from pytest_onepixel.gate import interval
+from pytest_onepixel.gate.statistics import interval
 
 BUDGETS = (100, 400, 1000)
 IMAGES = 300

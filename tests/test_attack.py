@@ -207,7 +207,7 @@ def test_an_easy_model_is_fooled_with_the_right_pixel() -> None:
 
 
 def test_float16_probabilities_are_not_softmaxed_again() -> None:
-    from pytest_onepixel.scores import to_probabilities
+    from pytest_onepixel.engine.scoring import to_probabilities
 
     logits = np.random.default_rng(0).normal(size=(200, 10)) * 3
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)

@@ -9,14 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from pytest_onepixel.gate import (
-    GATE_MODES,
-    EarlyVerdict,
-    GateSpec,
-    interval,
-    needed_for_strict,
-)
-from pytest_onepixel.result import AttackResult, ImageRecord
+from pytest_onepixel.gate.early import EarlyVerdict
+from pytest_onepixel.gate.spec import GATE_MODES, GateSpec
+from pytest_onepixel.gate.statistics import interval, needed_for_strict
+from pytest_onepixel.gate.verdict import judge
+from pytest_onepixel.result import ImageRecord
 
 
 def record(success: bool, first_query: int | None = None) -> ImageRecord:
@@ -50,17 +47,13 @@ def test_early_verdict_equals_the_full_runs_verdict(spec: GateSpec, sequence) ->
     """Stop at the first settled point, mark the rest skipped, judge: same verdict as judging
     every image. Any later outcome is then a completion the verdict no longer depends on."""
     records = [record(success, first) for success, first in sequence]
-    full = spec.judge(_result(records)).passed
+    full = judge(spec, records).passed
     early_verdict = EarlyVerdict(spec)
     for m in range(len(records) + 1):
         if early_verdict(records[:m], len(records), clean_accuracy=1.0):
             skipped = [replace(record(False), attacked=False, skipped=True)] * (len(records) - m)
-            assert spec.judge(_result(records[:m] + skipped)).passed == full
+            assert judge(spec, records[:m] + skipped).passed == full
             break
-
-
-def _result(records: list[ImageRecord]) -> AttackResult:
-    return AttackResult(tuple(records), {"budget": 400}, np.zeros((len(records), 2, 2)), "NCHW")
 
 
 @settings(max_examples=200, deadline=None)
@@ -108,7 +101,7 @@ def test_early_stop_text_never_contradicts_the_numbers() -> None:
     spec = GateSpec(0.35, max_success_rate_at={10: 0.2})
     attacked = [record(True, 5)] * 9 + [record(False)] * 3
     skipped = [replace(record(False), attacked=False, skipped=True)] * 28
-    verdict = spec.judge(_result(attacked + skipped))
+    verdict = judge(spec, attacked + skipped)
     assert not verdict.passed
     assert "success rate 0.750 [0.428, 0.945] over the 12 images attacked: not decided" in (
         verdict.reason

@@ -116,16 +116,17 @@ def test_json_report_content(repo) -> None:
     result = repo.runpytest("--onepixel-budget=20", "--onepixel-report=report.json")
     result.stdout.fnmatch_lines(["*JSON report:  *report.json"])
     report = json.loads((repo.path / "report.json").read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["pytest_onepixel_version"]
     assert report["options"]["budget"] == 20
-    first = report["gates"][0]
-    assert first["name"] == "tiny-pass" and first["nodeid"] == "onepixel.yaml::tiny-pass"
+    assert [g["nodeid"] for g in report["gates"]] == sorted(g["nodeid"] for g in report["gates"])
+    first = next(gate for gate in report["gates"] if gate["name"] == "tiny-pass")
+    assert first["nodeid"] == "onepixel.yaml::tiny-pass" and first["status"] == "passed"
     assert len(first["model"]["hash"]) == 64 and len(first["data"]["hash"]) == 64
     assert first["settings"]["budget"] == 20 and first["settings"]["samples"] == 20
     assert set(first["summary"]) >= {"attacked", "successes", "success_rate", "clean_accuracy"}
     assert len(first["records"]) == 20
-    assert first["passed"] is True and report["gates"][1]["passed"] is False
+    assert first["passed"] is True and report["gates"][0]["status"] == "failed"
     assert not list(repo.path.glob(".report.json.*")), "temp file left behind"
 
 
@@ -247,7 +248,7 @@ def test_unregistered_yaml_marker_under_strict_markers(repo) -> None:
     )
     result = repo.runpytest("--strict-markers", "--onepixel-budget=20")
     result.stdout.fnmatch_lines(
-        ["onepixel.yaml:11: models[[]1[]] 'tiny-fail': marker 'nightly' is not registered*"]
+        ["onepixel.yaml:11: gate 'tiny-fail': marker 'nightly' is not registered*"]
     )
 
 
@@ -256,11 +257,11 @@ def test_unregistered_yaml_marker_under_strict_markers(repo) -> None:
     [
         (
             ["--onepixel-budget=0"],
-            "*--onepixel-budget: 'budget' must be an integer >= 1; found 0.*",
+            "*argument --onepixel-budget: must be an integer >= 1; found '0'*",
         ),
         (
             ["--onepixel-max-success-rate=2"],
-            "*--onepixel-max-success-rate: 'max_success_rate' must be a number between 0 and 1*",
+            "*argument --onepixel-max-success-rate: must be a number between 0 and 1; found '2'*",
         ),
         (["--onepixel-config=nope.yaml"], "*--onepixel-config: no such file: *nope.yaml*"),
     ],
@@ -275,7 +276,9 @@ def test_bad_ini_value_is_a_usage_error(repo) -> None:
     repo.makeini("[pytest]\nonepixel_budget = lots\n")
     result = repo.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ini key onepixel_budget: expected a int; found 'lots'.*"])
+    result.stderr.fnmatch_lines(
+        ["*ini key onepixel_budget: 'budget' must be an integer >= 1; found 'lots'.*"]
+    )
 
 
 def test_gate_without_threshold_says_where_to_set_one(repo) -> None:
@@ -308,7 +311,9 @@ def test_bad_compare_tolerance_in_ini_is_a_usage_error(repo) -> None:
     repo.makeini("[pytest]\nonepixel_compare_tolerance = 5%\n")
     result = repo.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*onepixel_compare_tolerance: expected a number*'5%'*"])
+    result.stderr.fnmatch_lines(
+        ["*ini key onepixel_compare_tolerance: 'compare_tolerance' must be a rise *'5%'*"]
+    )
 
 
 def test_rgb_image_folder_feeds_an_nchw_model(pytester) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pytest_onepixel import progress as progress_module
 from pytest_onepixel.api import AttackProgress
-from pytest_onepixel.progress import ProgressLine, progress_text
+from pytest_onepixel.plugin import progress as progress_module
+from pytest_onepixel.plugin.progress import ProgressLine
+from pytest_onepixel.reports.progress import progress_text
 
 
 class FakeTerminal:

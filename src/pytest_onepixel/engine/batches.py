@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageset import ImageSet, PixelChanges
-from .scores import ScoreFunction
+from .pixels import ImageSet, PixelChanges
+from .scoring import ScoreFunction
 
 
 class BatchEvaluator:

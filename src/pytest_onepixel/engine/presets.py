@@ -1,17 +1,14 @@
-"""The named choices a user makes (layouts, DE presets, gate modes), free of heavy imports.
+"""DE presets and the default population size, free of numpy (the settings table names them).
 
-The settings table, and so pytest start-up, needs these names; keeping them away from numpy and
-scipy keeps a session without gates as fast as one without the plugin.
+The paper's preset keeps Su et al.'s exact setting (population 400, F = 0.5, no crossover,
+colours from N(mid, half-range)); `default` is ours, chosen by measurement (bench/popsize.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InputError
-
-LAYOUTS = ("NCHW", "NHWC")
-GATE_MODES = ("point", "strict", "lenient")
+from ..errors import InputError
 
 
 @dataclass(frozen=True)
@@ -49,8 +46,17 @@ PRESETS = {
     "default": Preset("default", popsize=None, extreme_fraction=0.75),
 }
 
+#: Generations the paper ran at most (Su et al., Section IV): up to 40,400 queries per image at
+#: population 400.
+PAPER_GENERATIONS = 100
+
 
 def default_popsize(budget: int) -> int:
     """Population size for a budget, chosen by measurement (bench/popsize.md): about budget / 5,
     so the search runs ~5 generations, never below 10 or above the paper's 400."""
     return min(max(round(budget / 5), 10), 400)
+
+
+def generations(budget: int, popsize: int) -> int:
+    """Whole DE generations a budget pays for after the initial population (0: random search)."""
+    return max(budget - popsize, 0) // popsize

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .choices import LAYOUTS
-from .errors import InputError
+from ..errors import InputError
+from .layouts import LAYOUTS, channel_last_view
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,15 @@ class PixelChanges:
 
     def __getitem__(self, part: slice) -> PixelChanges:
         return PixelChanges(self.rows[part], self.cols[part], self.values[part])
+
+    def pixels_of(self, candidate: int) -> tuple[tuple[int, int, tuple[float, ...]], ...]:
+        """Candidate `candidate`'s changes as plain (row, col, values) tuples for a record."""
+        return tuple(
+            (int(row), int(col), tuple(v.item() for v in values))
+            for row, col, values in zip(
+                self.rows[candidate], self.cols[candidate], self.values[candidate], strict=True
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -129,30 +138,6 @@ class ImageSet:
                 changes.values.reshape(m * k, -1)
             )
         return batch
-
-
-def convert_layout(images: np.ndarray, source: str, target: str) -> np.ndarray:
-    """4-D images from `source` to `target` axis order (image folders load as NHWC; most
-    PyTorch-exported models take NCHW)."""
-    if images.ndim != 4 or source == target:
-        return images
-    order = (0, 3, 1, 2) if target == "NCHW" else (0, 2, 3, 1)
-    return np.ascontiguousarray(images.transpose(order))
-
-
-def guess_layout(shape: tuple[int, ...]) -> str:
-    """NHWC when a 4-D batch has a channel-sized last axis (1, 3 or 4) and not a channel-sized
-    axis 1; NCHW otherwise (and for 3-D batches, where it does not matter)."""
-    if len(shape) == 4 and shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4):
-        return "NHWC"
-    return "NCHW"
-
-
-def channel_last_view(array: np.ndarray, layout: str) -> np.ndarray:
-    """(N, H, W, C) view of a batch in `layout` (or of an (N, H, W) batch); writes go through."""
-    if array.ndim == 3:
-        return array[..., None]
-    return array.transpose(0, 2, 3, 1) if layout == "NCHW" else array
 
 
 def _pixel_range(array: np.ndarray, pixel_range: tuple[float, float] | None) -> tuple[float, float]:

@@ -1,17 +1,20 @@
-"""What an attack found: one record per sampled image, and the summary a gate needs.
+"""What an attack found: one record per sampled image, and the counts a gate needs.
 
 Records keep `first_success_query`, so a single run at budget B also answers "what would the
 success rate have been at any budget b <= B?" (the robustness curve), with no extra queries.
+The counts are functions of the records alone, so a verdict can be recomputed from a JSON
+report (merging shards, comparing runs) exactly as it was made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .imageset import channel_last_view
+from .engine.layouts import channel_last_view
 
 Pixel = tuple[int, int, tuple[float, ...]]
 
@@ -41,12 +44,74 @@ class ImageRecord:
     target: int | None = None
     skipped: bool = False
 
+    @classmethod
+    def unattacked(
+        cls, index: int, label: int, clean_correct: bool, target: int | None, skipped: bool
+    ) -> ImageRecord:
+        """A sampled image the search did not touch: misclassified, or skipped by an early
+        verdict."""
+        return cls(
+            index, label, clean_correct, False, False, 0, None, (), None, None, target, skipped
+        )
+
+    def succeeded_within(self, budget: int | None) -> bool:
+        """Fooled within its first `budget` queries (None: at all)."""
+        if not self.success:
+            return False
+        return budget is None or (self.first_success_query or 0) <= budget
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pixels"] = [
             {"row": row, "col": col, "values": list(values)} for row, col, values in self.pixels
         ]
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageRecord:
+        """The inverse of `to_dict` (a record read back from a JSON report)."""
+        fields = dict(data)
+        fields["pixels"] = tuple(
+            (int(p["row"]), int(p["col"]), tuple(p["values"])) for p in data["pixels"]
+        )
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The counts a verdict is made of, from records alone."""
+
+    sampled: int
+    attacked: int
+    skipped: int
+    successes: int
+    clean_correct: int
+    queries_used: int
+
+    @classmethod
+    def of(cls, records: Sequence[ImageRecord]) -> Counts:
+        return cls(
+            sampled=len(records),
+            attacked=sum(r.attacked for r in records),
+            skipped=sum(r.skipped for r in records),
+            successes=sum(r.success for r in records),
+            clean_correct=sum(r.clean_correct for r in records),
+            queries_used=sum(r.queries for r in records),
+        )
+
+    @property
+    def success_rate(self) -> float:
+        """successes / attacked; 0.0 when nothing was attacked (check `attacked` first)."""
+        return self.successes / self.attacked if self.attacked else 0.0
+
+    @property
+    def clean_accuracy(self) -> float:
+        return self.clean_correct / self.sampled if self.sampled else 0.0
+
+
+def successes_within(records: Sequence[ImageRecord], budget: int | None) -> int:
+    """Images fooled within their first `budget` queries (None: at all)."""
+    return sum(record.succeeded_within(budget) for record in records)
 
 
 @dataclass(frozen=True)
@@ -59,30 +124,34 @@ class AttackResult:
     _layout: str = field(repr=False, compare=False)
 
     @property
+    def counts(self) -> Counts:
+        return Counts.of(self.records)
+
+    @property
     def attacked(self) -> int:
-        return sum(r.attacked for r in self.records)
+        return self.counts.attacked
 
     @property
     def skipped(self) -> int:
         """Images of the attacked set not attacked because the verdict was settled first."""
-        return sum(r.skipped for r in self.records)
+        return self.counts.skipped
 
     @property
     def successes(self) -> int:
-        return sum(r.success for r in self.records)
+        return self.counts.successes
 
     @property
     def success_rate(self) -> float:
         """successes / attacked; 0.0 when nothing was attacked (check `attacked` first)."""
-        return self.successes / self.attacked if self.attacked else 0.0
+        return self.counts.success_rate
 
     @property
     def clean_accuracy(self) -> float:
-        return sum(r.clean_correct for r in self.records) / len(self.records)
+        return self.counts.clean_accuracy
 
     @property
     def queries_used(self) -> int:
-        return sum(r.queries for r in self.records)
+        return self.counts.queries_used
 
     def success_rate_at(self, budget: int) -> float:
         """The share of attacked images fooled within their first `budget` queries of this search.
@@ -91,17 +160,11 @@ class AttackResult:
         population grows with the budget, so a fresh default run at a smaller budget searches
         a little differently and can differ by a few images.
         """
-        if not self.attacked:
-            return 0.0
-        hits = sum(
-            r.success and r.first_success_query is not None and r.first_success_query <= budget
-            for r in self.records
-        )
-        return hits / self.attacked
+        attacked = self.attacked
+        return successes_within(self.records, budget) / attacked if attacked else 0.0
 
     def adversarial_images(self) -> tuple[np.ndarray, np.ndarray]:
         """(indices, images) of the successful records, images in the input's shape and dtype."""
-
         chosen = [(i, r) for i, r in enumerate(self.records) if r.success]
         images = self._images[[i for i, _ in chosen]].copy()
         view = channel_last_view(images, self._layout)
@@ -112,16 +175,17 @@ class AttackResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary, settings and per-image records."""
+        counts = self.counts
         return {
             "settings": dict(self.settings),
             "summary": {
-                "sampled": len(self.records),
-                "attacked": self.attacked,
-                "skipped": self.skipped,
-                "successes": self.successes,
-                "success_rate": self.success_rate,
-                "clean_accuracy": self.clean_accuracy,
-                "queries_used": self.queries_used,
+                "sampled": counts.sampled,
+                "attacked": counts.attacked,
+                "skipped": counts.skipped,
+                "successes": counts.successes,
+                "success_rate": counts.success_rate,
+                "clean_accuracy": counts.clean_accuracy,
+                "queries_used": counts.queries_used,
             },
             "records": [r.to_dict() for r in self.records],
         }

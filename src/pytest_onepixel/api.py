@@ -1,27 +1,44 @@
 """`attack()`: the plain Python entry point that notebooks, scripts and the pytest gates share.
 
-It validates the arguments, finds the attacked set with one clean pass, drives `OnePixelSearch`
-to the end, and confirms every result with a final re-query of the stored adversarial image, so
-a reported success is one the model really gets wrong.
+It validates the arguments, finds the attacked set with one clean pass, drives the engine's
+`SearchPool` to the end, and confirms every result with a final re-query of the stored
+adversarial image, so a reported success is one the model really gets wrong. (Not named like
+the engine: `pytest_onepixel.attack` is this function, `pytest_onepixel.engine` the engine.)
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .attack import Job, OnePixelSearch, SearchOutcome
-from .choices import PRESETS, Preset, default_popsize
-from .errors import InputError
-from .evaluator import BatchEvaluator
-from .imageset import ImageSet, guess_layout
+from .engine.batches import BatchEvaluator
+from .engine.layouts import guess_layout
+from .engine.pixels import ImageSet
+from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
+from .engine.scoring import ScoreFunction
+from .engine.search import Job, SearchOutcome, SearchPool, SearchSettings
+from .errors import InputError, OnePixelWarning
 from .models import load_model
 from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
-from .scores import ScoreFunction
+
+
+@dataclass(frozen=True)
+class AttackProgress:
+    """Where a running attack stands: images finished of those attacked, successes found so far
+    (before confirmation) and images the model has scored, clean pass included."""
+
+    finished: int
+    attacked: int
+    successes: int
+    images_scored: int
+
+
+StopRule = Callable[[list[ImageRecord], int, float], bool]
 
 
 def attack(
@@ -41,7 +58,7 @@ def attack(
     preset: str | Preset = "default",
     indices: Sequence[int] | np.ndarray | None = None,
     progress: Callable[[AttackProgress], None] | None = None,
-    stop_when: Callable[[list[ImageRecord], int, float], bool] | None = None,
+    stop_when: StopRule | None = None,
     max_active: int | None = None,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
@@ -67,7 +84,8 @@ def attack(
     seed : int, default 0
         Image i draws from ``SeedSequence(seed, spawn_key=(indices[i],))``.
     popsize : int, optional
-        DE population size (>= 4); default from the preset, or `default_popsize(budget)`.
+        DE population size (>= 4); default from the preset, or `default_popsize(budget)`. A
+        budget below twice the population runs no DE generation (a `OnePixelWarning` says so).
     max_batch : int, default 4096
         The most images sent to the model in one call; bounds memory.
     layout : {"NCHW", "NHWC"}, optional
@@ -81,9 +99,10 @@ def attack(
         before the model: the attack itself stays in pixel space.
     preset : {"default", "paper"} or Preset
         "paper" is Su et al.'s setting (population 400, F = 0.5, no crossover, values from
-        N(mid, half-range)); "default" seeds three quarters of the initial population with
-        extreme colours and sizes the population to the budget (see bench/popsize.md). A
-        `Preset` object sets mutation, crossover and seeding directly.
+        N(mid, half-range)): at budgets below 800 it runs no DE generation, only its random
+        initial population (the paper ran up to 100 generations). "default" seeds three
+        quarters of the initial population with extreme colours and sizes the population to
+        the budget (see bench/popsize.md). A `Preset` sets mutation, crossover and seeding.
     indices : sequence of int, optional
         Sample index of each image (default 0..N-1): reported in the records and used as the
         image's RNG key, so a shard of a sample reproduces the full run's records.
@@ -92,28 +111,16 @@ def attack(
     stop_when : callable, optional
         ``stop_when(finished_records, attacked_set_size, clean_accuracy) -> bool``, asked
         after every generation with confirmed records; once it says True no new image is
-        started, the images
-        already under attack finish, and the rest are recorded as `skipped`. The attacked images
-        are then a prefix of the sample order, so their rate stays an unbiased estimate.
+        started, the images already under attack finish, and the rest are recorded as
+        `skipped`. The attacked images are then a prefix of the sample order, so their rate
+        stays an unbiased estimate.
     max_active : int, optional
         Start with at most this many images attacked at once, growing with the number finished
         (default: as many as fill `max_batch` from the start). A small value lets `stop_when`
         stop sooner while long runs still reach full batches.
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
-    if isinstance(preset, Preset):
-        chosen = preset
-    elif preset in PRESETS:
-        chosen = PRESETS[preset]
-    else:
-        raise InputError(f"preset must be a Preset or one of {sorted(PRESETS)}; found {preset!r}.")
-    popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
-    if not isinstance(popsize, numbers.Integral) or popsize < 4:
-        raise InputError(
-            f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}."
-        )
-    if not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
+    search = _search_settings(budget, pixels, popsize, preset, seed)
     resolved = load_model(model)
     layout = layout or resolved.layout or guess_layout(np.shape(images))
     if preprocess:
@@ -122,95 +129,122 @@ def attack(
     check_fits = getattr(resolved, "check_fits", None)
     if check_fits is not None:
         check_fits(image_set.images.shape[1:], layout)
-    n = len(image_set.images)
-    label_array = _integer_vector("labels", labels, n)
-    index_array = np.arange(n) if indices is None else _integer_vector("indices", indices, n)
-    if len(np.unique(index_array)) != n or (index_array < 0).any():
-        raise InputError(
-            "indices must be distinct non-negative integers: each image needs its own RNG key."
-        )
-    target_array = None if targets is None else _integer_vector("targets", targets, n)
     if pixels > image_set.height * image_set.width:
         raise InputError(
             f"pixels must be at most the {image_set.height * image_set.width} pixels of an "
             f"image; found {pixels}."
         )
+    n = len(image_set.images)
+    label_array = _integer_vector("labels", labels, n)
+    index_array = _indices(indices, n)
+    target_array = None if targets is None else _integer_vector("targets", targets, n)
 
     evaluator = BatchEvaluator(image_set, ScoreFunction(resolved.predict), max_batch)
-    clean = evaluator.probabilities(np.arange(n)).argmax(axis=1)
-    num_classes = evaluator.score.num_classes
-    _check_classes("labels", label_array, num_classes)
-    if target_array is not None:
-        _check_classes("targets", target_array, num_classes)
-    correct = clean == label_array
-    accuracy = float(correct.mean())
-    attacked = correct if target_array is None else correct & (clean != target_array)
+    correct, attacked = _clean_pass(evaluator, label_array, target_array)
     jobs = [
         Job(int(i), int(index_array[i]), int(label_array[i]), _target(target_array, i))
         for i in np.flatnonzero(attacked)
     ]
-    search = OnePixelSearch(
-        evaluator,
-        jobs,
-        budget=budget,
-        pixels=pixels,
-        popsize=popsize,
-        preset=chosen,
-        seed=seed,
-        max_active=max_active,
-    )
-    records: dict[int, ImageRecord] = {}
-    finished: list[ImageRecord] = []
-    successes = 0
-    for outcomes in search:
-        confirmed = _confirmed_records(evaluator, outcomes)
-        records.update(confirmed)
-        finished.extend(confirmed.values())
-        successes += sum(r.success for r in confirmed.values())
-        if progress is not None:
-            progress(AttackProgress(len(records), len(jobs), successes, evaluator.images_scored))
-        if stop_when is not None and stop_when(finished, len(jobs), accuracy):
-            search.stop_admitting()
+    pool = SearchPool(evaluator, jobs, search, max_active=max_active)
+    accuracy = float(correct.mean())
+    records = _drive(pool, evaluator, len(jobs), accuracy, progress, stop_when)
     for i in range(n):
         if i not in records:
-            records[i] = ImageRecord(
-                index=int(index_array[i]),
-                label=int(label_array[i]),
-                clean_correct=bool(correct[i]),
-                attacked=False,
-                success=False,
-                queries=0,
-                first_success_query=None,
-                pixels=(),
-                adversarial_label=None,
-                adversarial_confidence=None,
-                target=_target(target_array, i),
+            records[i] = ImageRecord.unattacked(
+                int(index_array[i]),
+                int(label_array[i]),
+                bool(correct[i]),
+                _target(target_array, i),
                 skipped=bool(attacked[i]),
             )
     settings = {
         "budget": budget,
         "pixels": pixels,
-        "popsize": min(popsize, budget),
-        "preset": chosen.name,
+        "popsize": search.popsize,
+        "generations": generations(budget, search.popsize),
+        "preset": search.preset.name,
         "seed": seed,
         "targeted": target_array is not None,
         "layout": layout,
         "pixel_range": list(image_set.pixel_range),
         "max_batch": max_batch,
     }
-    ordered = tuple(records[i] for i in range(n))
-    return AttackResult(ordered, settings, image_set.images, layout)
+    return AttackResult(tuple(records[i] for i in range(n)), settings, image_set.images, layout)
 
 
-@dataclass(frozen=True)
-class AttackProgress:
-    """Where a running attack stands: images finished of those attacked, successes found so far
-    (before confirmation) and images the model has scored, clean pass included."""
+def _search_settings(
+    budget: int, pixels: int, popsize: int | None, preset: str | Preset, seed: int
+) -> SearchSettings:
+    """Validated DE settings; warns when the budget leaves no generation after the initial
+    population (the search is then random sampling, whatever the preset's name)."""
+    if isinstance(preset, Preset):
+        chosen = preset
+    elif preset in PRESETS:
+        chosen = PRESETS[preset]
+    else:
+        raise InputError(f"preset must be a Preset or one of {sorted(PRESETS)}; found {preset!r}.")
+    popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
+    if not isinstance(popsize, numbers.Integral) or isinstance(popsize, bool) or popsize < 4:
+        raise InputError(
+            f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}."
+        )
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
+    popsize = min(int(popsize), budget)
+    if generations(budget, popsize) == 0:
+        warnings.warn(no_generation_text(chosen.name, budget, popsize), OnePixelWarning, 3)
+    return SearchSettings(budget, pixels, popsize, chosen, int(seed))
 
-    finished: int
-    attacked: int
-    successes: int
-    images_scored: int
+
+def no_generation_text(preset: str, budget: int, popsize: int) -> str:
+    """Why a search that never mutates is not the DE its preset names."""
+    return (
+        f"preset {preset!r} with population {popsize} runs no DE generation at budget {budget}: "
+        f"every query is a random initial candidate (random search). One generation needs a "
+        f"budget of at least {2 * popsize}; Su et al. ran up to {PAPER_GENERATIONS} generations "
+        f"({(PAPER_GENERATIONS + 1) * popsize:,} queries per image). Raise `budget`, or lower "
+        "`popsize` (the default preset sizes it to the budget)."
+    )
+
+
+def _clean_pass(
+    evaluator: BatchEvaluator, labels: np.ndarray, targets: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(correct, attacked) masks: the attacked set is the correctly classified images (and,
+    targeted, not already predicted as their target)."""
+    clean = evaluator.probabilities(np.arange(len(labels))).argmax(axis=1)
+    num_classes = evaluator.score.num_classes
+    _check_classes("labels", labels, num_classes)
+    if targets is not None:
+        _check_classes("targets", targets, num_classes)
+    correct = clean == labels
+    attacked = correct if targets is None else correct & (clean != targets)
+    return correct, attacked
+
+
+def _drive(
+    pool: SearchPool,
+    evaluator: BatchEvaluator,
+    attacked_set: int,
+    accuracy: float,
+    progress: Callable[[AttackProgress], None] | None,
+    stop_when: StopRule | None,
+) -> dict[int, ImageRecord]:
+    """Run the pool generation by generation, confirming each finished image; ask `stop_when`
+    after every generation and stop admitting images once it says the verdict is settled."""
+    records: dict[int, ImageRecord] = {}
+    finished: list[ImageRecord] = []
+    successes = 0
+    for outcomes in pool:
+        confirmed = _confirmed_records(evaluator, outcomes)
+        records.update(confirmed)
+        finished.extend(confirmed.values())
+        successes += sum(r.success for r in confirmed.values())
+        if progress is not None:
+            progress(AttackProgress(len(records), attacked_set, successes, evaluator.images_scored))
+        if stop_when is not None and stop_when(finished, attacked_set, accuracy):
+            pool.stop_admitting()
+    return records
 
 
 def _confirmed_records(
@@ -222,19 +256,13 @@ def _confirmed_records(
     images = evaluator.images
     changes = images.realize(np.stack([o.candidate for o in outcomes]))
     owners = np.array([o.job.position for o in outcomes], dtype=np.intp)
-    probs = evaluator.probabilities(owners, changes)
+    probabilities = evaluator.probabilities(owners, changes)
     records = {}
     for row, outcome in enumerate(outcomes):
         job = outcome.job
-        predicted = int(probs[row].argmax())
+        predicted = int(probabilities[row].argmax())
         fooled = predicted == job.target if job.target is not None else predicted != job.label
         success = outcome.found and fooled
-        pixels = tuple(
-            (int(r), int(c), tuple(v.item() for v in values))
-            for r, c, values in zip(
-                changes.rows[row], changes.cols[row], changes.values[row], strict=True
-            )
-        )
         records[job.position] = ImageRecord(
             index=job.index,
             label=job.label,
@@ -243,9 +271,9 @@ def _confirmed_records(
             success=success,
             queries=outcome.queries,
             first_success_query=outcome.first_success_query if success else None,
-            pixels=pixels,
+            pixels=changes.pixels_of(row),
             adversarial_label=predicted,
-            adversarial_confidence=float(probs[row, predicted]),
+            adversarial_confidence=float(probabilities[row, predicted]),
             target=job.target,
         )
     return records
@@ -255,6 +283,15 @@ def _check_positive(**values: object) -> None:
     for name, value in values.items():
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise InputError(f"{name} must be an integer >= 1; found {value!r}.")
+
+
+def _indices(indices: object, n: int) -> np.ndarray:
+    index_array = np.arange(n) if indices is None else _integer_vector("indices", indices, n)
+    if len(np.unique(index_array)) != n or (index_array < 0).any():
+        raise InputError(
+            "indices must be distinct non-negative integers: each image needs its own RNG key."
+        )
+    return index_array
 
 
 def _integer_vector(name: str, values: object, n: int) -> np.ndarray:

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
-from .errors import OnePixelError
-from .result import AttackResult
+from ..errors import OnePixelError
 
 
 class OnePixelFixture:
     """`check(model, images, labels, **options)` runs the gate with the merged settings
-    (CLI > @pytest.mark.onepixel > check() options > ini > defaults)."""
+    (command line > check() keywords > @pytest.mark.onepixel > ini > built-in defaults)."""
 
     def __init__(self, node: pytest.Item) -> None:
         self._node = node
@@ -25,17 +24,15 @@ class OnePixelFixture:
         *,
         indices: object = None,
         **options: Any,
-    ) -> AttackResult:
+    ) -> Any:
         """Attack; fail the test with the verdict text when the success rate exceeds the
         threshold, else return the AttackResult. `indices` are the images' positions in their
         data set (RNG keys; pass `Sample.indices` to reproduce a YAML gate on the same sample).
         `options` take any marker keyword (pixel_range, layout, preprocess, budget, ...)."""
-        from .session import OnePixelSession
+        from .gates import run_check
 
         try:
-            return OnePixelSession.of(self._node.config).check(
-                self._node, model, images, labels, indices, **options
-            )
+            return run_check(self._node, model, images, labels, indices, **options)
         except OnePixelError as error:
             # A user mistake fails the test with its message, not a traceback into the plugin.
             pytest.fail(str(error), pytrace=False)

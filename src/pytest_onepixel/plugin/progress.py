@@ -9,32 +9,25 @@ CI) print nothing extra.
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from .api import AttackProgress
+from ..reports.progress import progress_text
 
 DELAY = 2.0
 INTERVAL = 0.25
 
 
-def progress_text(name: str, progress: AttackProgress, seconds: float) -> str:
-    rate = progress.images_scored / seconds if seconds > 0 else 0.0
-    return (
-        f"onepixel {name}: {progress.finished}/{progress.attacked} images, "
-        f"{progress.successes} successes, {rate:,.0f} queries/s"
-    )
-
-
 class ProgressLine:
     """Callable handed to `attack(progress=...)`; rewrites one terminal line in place."""
 
-    def __init__(self, terminal: object | None, name: str) -> None:
+    def __init__(self, terminal: Any | None, name: str) -> None:
         self._terminal = terminal if _wants_progress(terminal) else None
         self._name = name
         self._start = time.monotonic()
         self._last = 0.0
         self._shown = False
 
-    def __call__(self, progress: AttackProgress) -> None:
+    def __call__(self, progress: Any) -> None:
         if self._terminal is None:
             return
         now = time.monotonic()
@@ -51,7 +44,7 @@ class ProgressLine:
             self._terminal.rewrite("", erase=True)
 
 
-def _wants_progress(terminal: object | None) -> bool:
+def _wants_progress(terminal: Any | None) -> bool:
     if terminal is None or terminal.verbosity < 0:
         return False
     isatty = getattr(terminal, "isatty", False)

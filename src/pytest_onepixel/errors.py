@@ -1,4 +1,4 @@
-"""The exceptions a user can meet.
+"""Every exception and warning pytest-onepixel raises, in one place.
 
 Every user mistake surfaces as a `OnePixelError` subclass whose message says what was expected,
 what was found and what to do, so the pytest layer can show the message instead of a traceback.
@@ -29,6 +29,15 @@ class ModelLoadError(OnePixelError):
 
 class DataError(OnePixelError):
     """Held-out data could not be loaded or sampled."""
+
+
+class ConfigError(OnePixelError):
+    """A setting in YAML, an option, an ini key or a marker is missing, unknown or malformed."""
+
+
+class GateFailed(Exception):
+    """A gate's verdict is fail; its message is the failure report a user reads (not a user
+    mistake, so not a OnePixelError)."""
 
 
 class OnePixelWarning(UserWarning):

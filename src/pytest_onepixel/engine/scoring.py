@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import ModelCallError, ModelOutputError, OnePixelError
-from .importing import first_line
+from ..errors import ModelCallError, ModelOutputError, OnePixelError
+from ..importing import first_line
 
 ModelFn = Callable[[np.ndarray], object]
 

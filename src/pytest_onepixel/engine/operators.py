@@ -1,0 +1,99 @@
+"""The differential-evolution operators of the one-pixel attack, one small function each.
+
+Su, Vargas & Sakurai, "One pixel attack for fooling deep neural networks", IEEE Trans.
+Evolutionary Computation 23(5), 2019 (arXiv:1710.08864), Section III:
+
+- a candidate holds k pixel changes, each (row, col, one value per channel): an array
+  (..., k, 2 + C) whose rows and columns are continuous and floored when applied;
+- the initial population draws positions uniformly and values from N(mid, half-range), clipped
+  (the paper's N(128, 127) on 0-255): `initial_population`;
+- each generation builds one trial per member by DE/rand/1 mutation, x_r1 + F (x_r2 - x_r3),
+  with r1, r2, r3 distinct and different from the member (`select_partners`, `rand1`), and no
+  crossover (`binomial_crossover` exists for presets that want it, as in scipy);
+- positions a mutation moves off the image are drawn again uniformly (`redraw_outside`, as scipy
+  redraws out-of-bounds parameters) and values are clipped to the pixel range;
+- greedy one-to-one selection keeps a trial only if it is strictly fitter (`greedy_selection`).
+
+Each function is vectorised over leading axes (images, members), so the search never loops in
+Python over candidates or pixels; random numbers come in as arrays of uniforms drawn by the
+caller from each image's own generator, which keeps every operator a pure function that a test
+can pin to a worked number (as scipy's `test__mutate1` does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def initial_population(
+    rng: np.random.Generator,
+    popsize: int,
+    pixels: int,
+    image_shape: tuple[int, int, int],
+    pixel_range: tuple[float, float],
+    extreme_fraction: float,
+) -> np.ndarray:
+    """(popsize, k, 2 + C) candidates: positions uniform over the (H, W) grid, values from
+    N(mid, half-range) clipped to the range, and the first `extreme_fraction` of the members with
+    every value at the range's low or high end (our default's seeding; the paper uses none)."""
+    height, width, channels = image_shape
+    lo, hi = pixel_range
+    positions = rng.random((popsize, pixels, 2)) * np.array([height, width], dtype=np.float64)
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    values = np.clip(mid + half * rng.standard_normal((popsize, pixels, channels)), lo, hi)
+    extremes = round(extreme_fraction * popsize)
+    values[:extremes] = np.where(rng.random((extremes, pixels, channels)) < 0.5, lo, hi)
+    return np.concatenate([positions, values], axis=2)
+
+
+def select_partners(uniforms: np.ndarray, popsize: int) -> np.ndarray:
+    """Three member indices per member (..., P, 3), distinct and different from the member.
+
+    `uniforms` (..., P, 3) in [0, 1). Draw n is uniform over the popsize - 1 - n indices still
+    allowed; mapping it past the excluded indices in ascending order keeps it uniform over that
+    set (each allowed index is hit by an equal share of [0, 1)).
+    """
+    own = np.broadcast_to(np.arange(popsize), uniforms.shape[:-1])
+    chosen = [own]
+    for n in range(3):
+        pick = np.floor(uniforms[..., n] * (popsize - 1 - n)).astype(np.intp)
+        for excluded in np.moveaxis(np.sort(np.stack(chosen, axis=-1), axis=-1), -1, 0):
+            pick += pick >= excluded
+        chosen.append(pick)
+    return np.stack(chosen[1:], axis=-1)
+
+
+def rand1(population: np.ndarray, partners: np.ndarray, scale: float) -> np.ndarray:
+    """DE/rand/1 mutants x_r1 + F (x_r2 - x_r3) of members (..., P, D); partners (..., P, 3)."""
+    r1, r2, r3 = (np.take_along_axis(population, partners[..., [n]], axis=-2) for n in range(3))
+    return r1 + scale * (r2 - r3)
+
+
+def binomial_crossover(
+    parents: np.ndarray, mutant: np.ndarray, uniforms: np.ndarray, rate: float
+) -> np.ndarray:
+    """scipy-style binomial crossover of flat members (..., P, D): parameter d comes from the
+    mutant when uniforms[..., d] < rate, and one parameter, chosen by uniforms[..., D], always
+    does. Not in the paper preset, which uses no crossover."""
+    width = parents.shape[-1]
+    take = uniforms[..., :width] < rate
+    forced = np.floor(uniforms[..., width] * width).astype(np.intp)
+    np.put_along_axis(take, forced[..., None], True, axis=-1)
+    return np.where(take, mutant, parents)
+
+
+def redraw_outside(positions: np.ndarray, uniforms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Positions (..., 2) off the grid [0, H) x [0, W) replaced by uniforms * bounds, as scipy
+    redraws out-of-bounds parameters uniformly; positions on the grid stay."""
+    outside = (positions < 0) | (positions >= bounds)
+    return np.where(outside, uniforms * bounds, positions)
+
+
+def greedy_selection(
+    population: np.ndarray, fitness: np.ndarray, trials: np.ndarray, trial_fitness: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-to-one selection: member i becomes trial i only if the trial is strictly fitter
+    (lower fitness). Arrays (..., P, k, 2 + C) and fitness (..., P)."""
+    better = trial_fitness < fitness
+    kept = np.where(better[..., None, None], trials, population)
+    return kept, np.where(better, trial_fitness, fitness)

@@ -1,0 +1,57 @@
+"""The exact early verdict: stop attacking once no outcome still to come can change the verdict.
+
+Every mode's verdict is monotone in the number of successes k out of the attacked set's N
+images, so once the verdict for the k found so far equals the verdict for k plus every image
+still to come, no remaining outcome can change it: the gate may stop. That early verdict is
+exactly the full run's (tests/test_gate.py proves it over random outcome sequences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..result import ImageRecord
+from .spec import GateSpec
+
+
+def settled(
+    spec: GateSpec, found: Mapping[int | None, int], finished: int, total: int, clean_ok: bool
+) -> bool:
+    """True once no outcome of the `total - finished` images still to attack can change the
+    verdict, for the main threshold and every `max_success_rate_at` budget.
+
+    `found[budget]` counts the successes so far within that many queries (`found[None]`: all
+    of them), kept as a running tally by `EarlyVerdict` so each check is O(criteria).
+    """
+    if not clean_ok:
+        return True
+    remaining = total - finished
+    verdicts = []
+    for budget, limit in spec.criteria():
+        most = spec.most_passing(limit, total)
+        low, high = (k <= most for k in (found[budget], found[budget] + remaining))
+        if low == high and not low:
+            return True  # one settled failure fails the gate
+        verdicts.append(low == high)
+    return all(verdicts)
+
+
+class EarlyVerdict:
+    """`attack(stop_when=...)` for a gate: keeps running success counts per criterion over the
+    finished records it has not seen yet, then asks `settled`."""
+
+    def __init__(self, spec: GateSpec) -> None:
+        self._spec = spec
+        self._found: dict[int | None, int] = {budget: 0 for budget, _ in spec.criteria()}
+        self._seen = 0
+
+    def __call__(
+        self, finished: Sequence[ImageRecord], attacked_set: int, clean_accuracy: float
+    ) -> bool:
+        for record in finished[self._seen :]:
+            for budget in self._found:
+                self._found[budget] += record.succeeded_within(budget)
+        self._seen = len(finished)
+        floor = self._spec.min_clean_accuracy
+        clean_ok = floor is None or clean_accuracy >= floor
+        return settled(self._spec, self._found, self._seen, attacked_set, clean_ok)

@@ -1,0 +1,220 @@
+"""`GateOutcome`: everything a gate's run says, and the JSON report's schema for one gate.
+
+One frozen object travels from the gate to every reader: the failure text, the summary table,
+JUnit properties, the JSON report, and across processes (pytest-xdist workers send
+`to_json()` on their test reports; the controller reads it back with `from_json`). Keeping the
+schema here, rather than in dicts built where they are needed, means a field is added once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from ..result import Counts, ImageRecord
+from .curve import CurvePoint, robustness_curve
+from .spec import GateSpec
+from .statistics import interval
+from .verdict import judge
+
+#: A gate's status in the report: passed and failed have a verdict; error means the gate could
+#: not run (its message says why); not run means it was collected but never started.
+STATUSES = ("passed", "failed", "error", "not run")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts and rate a verdict is made of, with the rate's interval."""
+
+    sampled: int
+    attacked: int
+    skipped: int
+    successes: int
+    success_rate: float
+    interval: tuple[float, float]
+    clean_accuracy: float
+    queries_used: int
+    settled_after: int | None
+    queries_saved_estimate: int
+
+    @classmethod
+    def of(cls, records: Sequence[ImageRecord], level: float) -> Summary:
+        counts = Counts.of(records)
+        per_image = counts.queries_used / counts.attacked if counts.attacked else 0.0
+        return cls(
+            sampled=counts.sampled,
+            attacked=counts.attacked,
+            skipped=counts.skipped,
+            successes=counts.successes,
+            success_rate=counts.success_rate,
+            interval=interval(counts.successes, counts.attacked, level),
+            clean_accuracy=counts.clean_accuracy,
+            queries_used=counts.queries_used,
+            settled_after=counts.attacked if counts.skipped else None,
+            queries_saved_estimate=round(counts.skipped * per_image),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["interval"] = list(self.interval)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Summary:
+        return cls(**{**data, "interval": tuple(data["interval"])})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a gate's rate moved against a baseline report, and whether that is acceptable."""
+
+    baseline: float | None
+    now: float
+    change: float | None
+    passed: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """One gate's result. Gates that ran have `spec`, `summary`, `curve` and `records`; a gate
+    that errored has only its `error`."""
+
+    name: str
+    status: str
+    nodeid: str = ""
+    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+    spec: GateSpec | None = None
+    model: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    summary: Summary | None = None
+    curve: tuple[CurvePoint, ...] = ()
+    records: tuple[ImageRecord, ...] = ()
+    compare: Comparison | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def judged(
+        cls,
+        name: str,
+        spec: GateSpec,
+        records: Sequence[ImageRecord],
+        *,
+        settings: Mapping[str, Any],
+        model: Mapping[str, str],
+        data: Mapping[str, str],
+        notes: Sequence[str] = (),
+        seconds: float = 0.0,
+    ) -> GateOutcome:
+        """The outcome of applying `spec` to `records` (a local run, or a merge of shards)."""
+        verdict = judge(spec, records)
+        return cls(
+            name=name,
+            status="passed" if verdict.passed else "failed",
+            reasons=verdict.reasons,
+            notes=tuple(notes),
+            spec=spec,
+            model=dict(model),
+            data=dict(data),
+            settings=dict(settings),
+            summary=Summary.of(records, spec.level),
+            curve=robustness_curve(records, int(settings["budget"]), spec.level),
+            records=tuple(records),
+            seconds=seconds,
+        )
+
+    @classmethod
+    def errored(
+        cls, name: str, message: str, nodeid: str = "", seconds: float = 0.0
+    ) -> GateOutcome:
+        return cls(name=name, status="error", nodeid=nodeid, error=message, seconds=seconds)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def threshold(self) -> float | None:
+        return self.spec.threshold if self.spec else None
+
+    @property
+    def key(self) -> str:
+        """How reports and tables order and match gates: the node id, else the name."""
+        return self.nodeid or self.name
+
+    def compared(self, comparison: Comparison) -> GateOutcome:
+        """This outcome with a baseline comparison; a failed comparison fails the gate."""
+        if comparison.passed or self.status not in ("passed", "failed"):
+            return replace(self, compare=comparison)
+        return replace(
+            self,
+            compare=comparison,
+            status="failed",
+            reasons=(*self.reasons, comparison.reason),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's entry for this gate (schema: README, "Reading the JSON report")."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "nodeid": self.nodeid,
+            "status": self.status,
+            "passed": self.passed,
+            "reason": self.reason,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+            "error": self.error,
+            "seconds": self.seconds,
+        }
+        if self.spec is None or self.summary is None:
+            return data
+        return {
+            **data,
+            "threshold": self.spec.threshold,
+            "gate": self.spec.to_json(),
+            "model": dict(self.model),
+            "data": dict(self.data),
+            "settings": dict(self.settings),
+            "summary": self.summary.to_json(),
+            "curve": [point.to_json() for point in self.curve],
+            "compare": self.compare.to_json() if self.compare else None,
+            "records": [record.to_dict() for record in self.records],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GateOutcome:
+        """The inverse of `to_json`; raises KeyError or TypeError on a malformed entry."""
+        common = {
+            "name": data["name"],
+            "status": data.get("status") or ("passed" if data["passed"] else "failed"),
+            "nodeid": data.get("nodeid", ""),
+            "reasons": tuple(data.get("reasons", ())),
+            "notes": tuple(data.get("notes", ())),
+            "error": data.get("error"),
+            "seconds": float(data.get("seconds", 0.0)),
+        }
+        if "gate" not in data:
+            return cls(**common)
+        compare = data.get("compare")
+        return cls(
+            **common,
+            spec=GateSpec.from_json(data["gate"]),
+            model=dict(data["model"]),
+            data=dict(data["data"]),
+            settings=dict(data["settings"]),
+            summary=Summary.from_json(data["summary"]),
+            curve=tuple(CurvePoint(**point) for point in data["curve"]),
+            records=tuple(ImageRecord.from_dict(r) for r in data["records"]),
+            compare=Comparison(**compare) if compare else None,
+        )

@@ -1,0 +1,171 @@
+"""`run_gate(request)`: the one path every gate runs through, from a YAML file or from
+`onepixel.check()`: load the model, load and sample the data, attack, judge.
+
+A `GateRequest` says what to gate (a model source and a data source, or arrays a test passes)
+and with which merged settings; the model loader is passed in, so the pytest layer can route it
+through its `pytest_onepixel_load_model` hook without this module knowing pytest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..api import AttackProgress, attack, no_generation_text
+from ..data import Dataset, load_data, sample
+from ..engine.layouts import convert_layout
+from ..models import Model, load_model
+from ..result import AttackResult
+from .early import EarlyVerdict
+from .outcome import GateOutcome
+from .spec import GateSpec
+
+ModelLoader = Callable[[object, Mapping[str, Any]], Model]
+Progress = Callable[[AttackProgress], None]
+
+#: Images attacked at once while an early verdict may stop the gate: small enough that few
+#: images are still in flight when it settles, large enough to keep model batches full.
+EARLY_VERDICT_WAVE = 16
+#: The settings that say how to load a model (the loader's `options`).
+MODEL_OPTIONS = ("weights", "trust_pickle", "input_name", "output_name", "threads", "device")
+ARRAYS_SOURCE = "arrays passed to onepixel.check()"
+
+
+def default_loader(source: object, options: Mapping[str, Any]) -> Model:
+    """The built-in adapters (models/): ONNX, PyTorch, callables."""
+    return load_model(source, **options)
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """Everything one gate needs, whoever asks for it.
+
+    A YAML gate names its `data` source in the settings; `onepixel.check()` passes `images`
+    and `labels` (and `indices`), and draws `samples` of them only when `draw_sample` is set.
+    """
+
+    name: str
+    settings: Mapping[str, Any]
+    model: object
+    images: Any = None
+    labels: Any = None
+    indices: Any = None
+    draw_sample: bool = True
+    full: bool = False
+    load_model: ModelLoader = default_loader
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """A gate's result with its images (for the caller) and its outcome (for every report)."""
+
+    result: AttackResult
+    outcome: GateOutcome
+
+
+def run_gate(request: GateRequest) -> GateRun:
+    """Attack with the merged settings, stopping at an exact early verdict unless `full`."""
+    start = time.perf_counter()
+    settings = request.settings
+    spec = GateSpec.from_settings(settings, request.name)
+    options = {key: settings[key] for key in MODEL_OPTIONS}
+    model = request.load_model(request.model, options)
+    dataset, drawn = _held_out(request)
+    # `layout` is the model's input layout; data that fix their own (image folders load as
+    # NHWC) are transposed to it.
+    layout = settings["layout"] or model.layout or dataset.layout
+    images = drawn.images
+    if dataset.layout and layout:
+        images = convert_layout(images, dataset.layout, layout)
+    result = attack(
+        model,
+        images,
+        drawn.labels,
+        budget=settings["budget"],
+        pixels=settings["pixels"],
+        targets=_targets(model, images, drawn.labels) if settings["targeted"] else None,
+        seed=settings["seed"],
+        popsize=settings["popsize"],
+        max_batch=settings["max_batch"],
+        layout=layout,
+        pixel_range=settings["pixel_range"],
+        preprocess=settings["preprocess"],
+        preset=settings["preset"],
+        indices=drawn.indices,
+        progress=request.progress,
+        stop_when=None if request.full else EarlyVerdict(spec),
+        max_active=None if request.full else EARLY_VERDICT_WAVE,
+    )
+    used = result.settings
+    notes = []
+    if used["generations"] == 0:
+        notes.append(no_generation_text(used["preset"], used["budget"], used["popsize"]))
+    outcome = GateOutcome.judged(
+        request.name,
+        spec,
+        result.records,
+        settings={**json_ready(settings), **used, "full": request.full},
+        model={"description": model.description, "hash": model.content_hash},
+        data={"source": dataset.source, "hash": data_hash(images, drawn.labels)},
+        notes=notes,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+    return GateRun(result, outcome)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    images: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray | None
+
+
+def _held_out(request: GateRequest) -> tuple[Dataset, _Drawn]:
+    """The data set and the gate's sample of it: from the `data` source (YAML), or from the
+    arrays `onepixel.check()` was given."""
+    settings = request.settings
+    if request.images is None:
+        dataset = load_data(settings["data"], x_key=settings["x_key"], y_key=settings["y_key"])
+        indices = None
+    else:
+        dataset = Dataset(
+            np.asarray(request.images), np.asarray(request.labels), source=ARRAYS_SOURCE
+        )
+        indices = None if request.indices is None else np.asarray(request.indices)
+        if not request.draw_sample:
+            return dataset, _Drawn(dataset.images, dataset.labels, indices)
+    drawn = sample(
+        dataset, settings["samples"], settings["seed"], stratified=settings["stratified"]
+    )
+    if indices is not None:
+        return dataset, _Drawn(drawn.images, drawn.labels, indices[drawn.indices])
+    return dataset, _Drawn(drawn.images, drawn.labels, drawn.indices)
+
+
+def _targets(model: Model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Targeted gates aim every image at the next class, (label + 1) mod classes."""
+    classes = (
+        model.num_classes or np.asarray(model.predict(images[:1].astype(np.float32))).shape[-1]
+    )
+    return (labels.astype(np.int64) + 1) % classes
+
+
+def data_hash(images: np.ndarray, labels: np.ndarray) -> str:
+    """sha256 of the sampled images and labels: two reports compare only if this matches."""
+    digest = hashlib.sha256()
+    for array in (images, labels):
+        digest.update(str((array.dtype, array.shape)).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def json_ready(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a report shows: plain values only (paths as strings)."""
+    plain = (str, int, float, bool, type(None), list, dict)
+    return {k: v if isinstance(v, plain) else str(v) for k, v in settings.items()}

@@ -1,0 +1,123 @@
+"""The verdict of a gate from its records: pass or fail, and the reasons a user reads.
+
+The verdict is a function of the records alone (not of the images or the run), so the same
+function judges a local run, a merge of shards and a report read back from JSON. With skipped
+images (an early verdict stopped the gate) it is the settled verdict, which equals the full
+run's by construction (gate/early.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..result import Counts, ImageRecord, successes_within
+from .spec import GateSpec
+from .statistics import interval, needed_text
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """pass / fail plus the reasons a user reads in the failure text and the summary table."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def judge(spec: GateSpec, records: Sequence[ImageRecord]) -> Verdict:
+    """Every criterion of `spec` applied to the records: the clean-accuracy floor, the main
+    threshold and each `max_success_rate_at` budget."""
+    counts = Counts.of(records)
+    reasons: list[str] = []
+    failed = False
+    floor = spec.min_clean_accuracy
+    if floor is not None and counts.clean_accuracy < floor:
+        failed = True
+        reasons.append(
+            f"clean accuracy {counts.clean_accuracy:.3f} < min_clean_accuracy {floor:.3f}"
+        )
+    total = counts.attacked + counts.skipped
+    if total == 0:
+        return Verdict(False, (*reasons, _nothing_attacked(counts)))
+    for budget, limit in spec.criteria():
+        found = successes_within(records, budget)
+        ok = spec.passes(found, total, limit)
+        if counts.skipped:
+            decided = ok == spec.passes(found + counts.skipped, total, limit)
+            failed |= decided and not ok
+            if budget is None or (decided and not ok):
+                reasons.append(_explain_early(spec, found, counts, limit, ok, decided, budget))
+            continue
+        failed |= not ok
+        if budget is None or not ok:
+            reasons.append(_explain(spec, found, counts.attacked, limit, ok, budget))
+    if counts.skipped:
+        reasons.append(
+            f"settled after {counts.attacked} of {total} images: no outcome of the other "
+            f"{counts.skipped} could change the verdict"
+        )
+    return Verdict(not failed, tuple(reasons))
+
+
+def _explain_early(
+    spec: GateSpec,
+    found: int,
+    counts: Counts,
+    limit: float,
+    ok: bool,
+    decided: bool,
+    budget: int | None,
+) -> str:
+    """A criterion after an early verdict: the rate over the attacked prefix, and what the full
+    run's verdict is whatever the skipped images would have done."""
+    rate = found / counts.attacked if counts.attacked else 0.0
+    low, high = interval(found, counts.attacked, spec.level)
+    where = "" if budget is None else f" at budget {budget}"
+    shown = (
+        f"success rate{where} {rate:.3f} [{low:.3f}, {high:.3f}] over the "
+        f"{counts.attacked} images attacked"
+    )
+    if not decided:
+        return f"{shown}: not decided (another criterion settled the verdict first)"
+    outcome = "passes" if ok else "fails"
+    return (
+        f"{shown}: the full run {outcome} threshold {limit:.3f} in {spec.mode} mode "
+        f"whatever the other {counts.skipped} images do"
+    )
+
+
+def _explain(
+    spec: GateSpec, found: int, trials: int, limit: float, ok: bool, budget: int | None
+) -> str:
+    rate = found / trials if trials else 0.0
+    low, high = interval(found, trials, spec.level)
+    where = "" if budget is None else f" at budget {budget}"
+    shown = f"success rate{where} {rate:.3f} [{low:.3f}, {high:.3f}]"
+    sign = "<=" if ok else ">"
+    level = f"{spec.level:.0%}"
+    if spec.mode == "point":
+        return f"{shown} {sign} threshold {limit:.3f} (point mode)"
+    if spec.mode == "strict":
+        text = (
+            f"{shown}: the {level} interval's upper end {high:.3f} {sign} threshold "
+            f"{limit:.3f} (strict mode passes only when it is <= the threshold)"
+        )
+        if not ok:
+            text += "; " + needed_text(rate, limit, spec.level)
+        return text
+    return (
+        f"{shown}: the {level} interval's lower end {low:.3f} "
+        f"{'>' if not ok else '<='} threshold {limit:.3f} (lenient mode fails only when it is "
+        "above the threshold)"
+    )
+
+
+def _nothing_attacked(counts: Counts) -> str:
+    return (
+        f"no image was attacked: the model classified none of the {counts.sampled} "
+        f"sampled images correctly (clean accuracy {counts.clean_accuracy:.3f})"
+    )

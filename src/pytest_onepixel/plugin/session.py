@@ -1,0 +1,93 @@
+"""`OnePixelSession`: one pytest session's onepixel state, created in pytest_configure and kept
+on the config. It holds the settings layers every gate shares and the gates' outcomes, and
+renders the summary table and the JSON report; running a gate is plugin/gates.py's job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .. import __version__
+from ..errors import ConfigError
+from ..gate.compare import CompareRule, load_baseline, rule_for
+from ..gate.outcome import GateOutcome
+from ..reports.json_report import report_document, write_atomically
+from ..reports.text import compare_lines, table_lines
+from ..settings.table import GATE_OPTION_KEYS
+from .options import cli_layer, ini_layer, option_path
+
+_SESSION_KEY = pytest.StashKey["OnePixelSession"]()
+
+
+@dataclass
+class OnePixelSession:
+    """Everything the hooks delegate to."""
+
+    config: pytest.Config
+    cli: dict[str, Any]  # --onepixel-* options given, validated
+    ini: dict[str, Any]  # onepixel_* ini keys set, validated
+    report_path: Path | None  # where the JSON report goes (None: not written)
+    full: bool  # attack every image even once a verdict is settled
+    baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
+    compare_rule: CompareRule  # how a rise against the baseline is judged
+    outcomes: list[GateOutcome] = field(default_factory=list)  # every gate finished so far
+
+    @classmethod
+    def install(cls, config: pytest.Config) -> OnePixelSession:
+        """Read and validate the session's options (usage errors stop pytest before any gate)."""
+        cli, ini = cli_layer(config), ini_layer(config)
+        session_options = {**ini, **cli}
+        baseline = None
+        compare_path = option_path(config, "compare")
+        if compare_path is not None:
+            try:
+                baseline = load_baseline(compare_path)
+            except ConfigError as error:
+                raise pytest.UsageError(str(error)) from None
+        session = cls(
+            config=config,
+            cli={k: v for k, v in cli.items() if k in GATE_OPTION_KEYS},
+            ini={k: v for k, v in ini.items() if k in GATE_OPTION_KEYS},
+            report_path=option_path(config, "report"),
+            full=bool(session_options.get("full")),
+            baseline=baseline,
+            compare_rule=rule_for(session_options.get("compare_tolerance")),
+        )
+        config.stash[_SESSION_KEY] = session
+        return session
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> OnePixelSession:
+        return config.stash[_SESSION_KEY]
+
+    @property
+    def is_worker(self) -> bool:
+        """True in a pytest-xdist worker, whose controller writes the table and the report."""
+        return hasattr(self.config, "workerinput")
+
+    def collect(self, report: pytest.TestReport) -> None:
+        """Keep the gate outcomes a test report carries (from this process or a worker)."""
+        self.outcomes.extend(GateOutcome.from_json(o) for o in getattr(report, "onepixel", ()))
+
+    def terminal_summary(self, terminal: Any) -> None:
+        if self.is_worker or not self.outcomes or terminal.verbosity < -1:
+            return
+        terminal.write_sep("=", "onepixel gates")
+        for line in table_lines(self.outcomes):
+            terminal.write_line(line)
+        if self.baseline is not None:
+            shown = self.config.getoption("onepixel_compare") or option_path(self.config, "compare")
+            terminal.write_line(f"compared with {shown}:")
+            for line in compare_lines(self.outcomes):
+                terminal.write_line(line)
+        if self.report_path is not None:
+            terminal.write_line(f"JSON report: {self.report_path}")
+
+    def write_report(self) -> None:
+        if self.is_worker or self.report_path is None:
+            return
+        options = {**self.ini, **self.cli, "full": self.full, "report": str(self.report_path)}
+        write_atomically(self.report_path, report_document(self.outcomes, options, __version__))

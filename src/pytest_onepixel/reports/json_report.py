@@ -1,0 +1,44 @@
+"""The JSON report: a versioned document with session options and one entry per gate,
+written atomically (temp file + rename) so a reader never sees half a report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..gate.outcome import GateOutcome
+
+#: 2: every gate has a `status`; `notes`; gates sorted by node id.
+SCHEMA_VERSION = 2
+
+
+def report_document(
+    outcomes: Sequence[GateOutcome], options: Mapping[str, Any], version: str
+) -> dict[str, Any]:
+    """The JSON report: versioned schema, session options, one entry per gate by node id."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "pytest_onepixel_version": version,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "options": dict(options),
+        "gates": [outcome.to_json() for outcome in sorted(outcomes, key=lambda o: o.key)],
+    }
+
+
+def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
+    """Write JSON to a temp file beside `path`, then rename: readers never see half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, indent=2)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

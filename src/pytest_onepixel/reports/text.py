@@ -1,0 +1,140 @@
+"""What a user reads in the terminal: a failed gate's text, the summary table, comparisons.
+
+All of it is rendered from `GateOutcome`s, the form that crosses from pytest-xdist workers, so a
+run on one process and on many prints the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..gate.outcome import GateOutcome
+from ..result import ImageRecord
+
+EXAMPLES_SHOWN = 3
+TABLE_COLUMNS = (
+    "gate",
+    "attacked",
+    "successes",
+    "rate",
+    "interval",
+    "threshold",
+    "mode",
+    "verdict",
+    "queries",
+    "s",
+)
+
+
+def failure_text(outcome: GateOutcome, report_path: Path | None) -> str:
+    """The report of a failed gate: verdict, the numbers behind it, the worst images."""
+    summary, settings, spec = outcome.summary, outcome.settings, outcome.spec
+    low, high = summary.interval
+    lines = [
+        f"onepixel gate {outcome.name!r} FAILED ({spec.mode} mode):",
+        *(f"  - {reason}" for reason in outcome.reasons),
+        *(f"  note: {note}" for note in outcome.notes),
+        f"  model:        {outcome.model['description']}",
+        f"  images:       {summary.attacked} attacked of {summary.sampled} sampled "
+        f"(clean accuracy {summary.clean_accuracy:.3f}; only correctly classified images "
+        "are attacked)",
+        f"  successes:    {summary.successes} of {summary.attacked} -> success rate "
+        f"{summary.success_rate:.3f}, {spec.level:.0%} interval [{low:.3f}, {high:.3f}] "
+        f"(threshold {spec.threshold:.3f})",
+        f"  queries:      {summary.queries_used:,} (budget {settings['budget']} per image, "
+        f"{settings['pixels']} pixel(s), seed {settings['seed']})",
+    ]
+    examples = most_confident(outcome.records)
+    if examples:
+        lines.append("  most confident adversarial examples:")
+        lines.extend(f"    {example_text(record)}" for record in examples)
+    where = f"{report_path}" if report_path else "not written (add --onepixel-report PATH)"
+    lines.append(f"  JSON report:  {where}")
+    return "\n".join(lines)
+
+
+def most_confident(
+    records: Sequence[ImageRecord], count: int = EXAMPLES_SHOWN
+) -> list[ImageRecord]:
+    """The successes the model is most sure of, most confident first."""
+    successes = [r for r in records if r.success]
+    successes.sort(key=lambda r: -(r.adversarial_confidence or 0.0))
+    return successes[:count]
+
+
+def example_text(record: ImageRecord) -> str:
+    changes = ", ".join(
+        f"({row}, {col}) = {_values_text(values)}" for row, col, values in record.pixels
+    )
+    return (
+        f"image {record.index}: {record.label} -> {record.adversarial_label} "
+        f"(p={record.adversarial_confidence:.2f}) with pixel {changes}"
+    )
+
+
+def _values_text(values: Sequence[float]) -> str:
+    shown = [f"{v:g}" for v in values]
+    return shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]"
+
+
+def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
+    """One gate's row; `attacked` reads m/N when an early verdict stopped after m of N."""
+    summary = outcome.summary
+    if summary is None:
+        return (outcome.name, *["-"] * 6, outcome.status.upper(), "-", f"{outcome.seconds:.1f}")
+    low, high = summary.interval
+    attacked = str(summary.attacked)
+    if summary.skipped:
+        attacked += f"/{summary.attacked + summary.skipped}"
+    return (
+        outcome.name,
+        attacked,
+        str(summary.successes),
+        f"{summary.success_rate:.3f}",
+        f"[{low:.3f}, {high:.3f}]",
+        f"{outcome.threshold:.3f}",
+        outcome.spec.mode,
+        "pass" if outcome.passed else "FAIL",
+        f"{summary.queries_used:,}",
+        f"{outcome.seconds:.1f}",
+    )
+
+
+def table_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
+    """One row per gate, sorted by test id so that runs on one process and under
+    pytest-xdist (where gates finish in any order) print the same table; notes below it."""
+    ordered = sorted(outcomes, key=lambda outcome: outcome.key)
+    lines = format_table([TABLE_COLUMNS, *(summary_row(o) for o in ordered)])
+    for outcome in ordered:
+        lines.extend(f"note ({outcome.name}): {note}" for note in outcome.notes)
+    return lines
+
+
+def compare_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
+    """A row per compared gate: baseline rate, new rate, change, verdict of the comparison."""
+    rows = [("gate", "baseline", "now", "change", "verdict")]
+    for outcome in sorted(outcomes, key=lambda o: o.key):
+        c = outcome.compare
+        if c is None:
+            continue
+        if c.baseline is None:
+            rows.append((outcome.name, "-", f"{c.now:.3f}", "new", "pass"))
+            continue
+        verdict = "pass" if c.passed else "FAIL"
+        rows.append(
+            (outcome.name, f"{c.baseline:.3f}", f"{c.now:.3f}", f"{c.change:+.3f}", verdict)
+        )
+    return format_table(rows)
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Fixed-width columns: the first left-aligned, the rest right-aligned, a rule under the
+    header row."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    def line(row: Sequence[str]) -> str:
+        rest = (cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
+        return "  ".join([row[0].ljust(widths[0]), *rest])
+
+    return [line(rows[0]), "  ".join("-" * w for w in widths), *(line(r) for r in rows[1:])]

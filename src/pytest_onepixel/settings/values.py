@@ -1,0 +1,121 @@
+"""Parsers for setting values: each returns the value in its canonical type or raises
+ValueError whose text completes "'key' must be ...", so every layer reports a bad value the same
+way (settings/table.py adds where it was set)."""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Parser = Callable[[object], Any]
+
+
+def integer(minimum: int) -> Parser:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"an integer >= {minimum}")
+        return int(value)
+
+    return check
+
+
+def rate(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError("a number between 0 and 1")
+    return float(value)
+
+
+def boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def choice(*options: str) -> Parser:
+    def check(value: object) -> str:
+        if value not in options:
+            raise ValueError(f"one of {', '.join(options)}")
+        return str(value)
+
+    return check
+
+
+def device(value: object) -> str:
+    """cpu, cuda or cuda:N: a typo such as 'gpu' is caught here, before any model loads."""
+    if not isinstance(value, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", value):
+        raise ValueError("cpu, cuda or cuda:N (e.g. cuda:0)")
+    return value
+
+
+def pair(value: object) -> list[float]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ValueError("a list [low, high] of two numbers with low < high")
+    return [float(v) for v in value]
+
+
+def preprocess(value: object) -> dict:
+    """{scale: number, mean: number(s), std: number(s)}, checked here so a YAML mistake names
+    its line rather than surfacing when the model first runs."""
+    message = "a mapping such as {scale: 0.00392, mean: [0.5], std: [0.5]} of numbers"
+    if not isinstance(value, Mapping) or not set(value) <= {"scale", "mean", "std"}:
+        raise ValueError(message)
+    for key, entry in value.items():
+        entries = entry if isinstance(entry, list) and key != "scale" else [entry]
+        if not entries or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in entries
+        ):
+            raise ValueError(message)
+    return dict(value)
+
+
+def level(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError("a confidence level between 0 and 1, such as 0.95")
+    return float(value)
+
+
+def rates_at(value: object) -> dict[int, float]:
+    message = "a mapping of budgets to thresholds, such as {100: 0.1, 400: 0.3}"
+    if not isinstance(value, Mapping):
+        raise ValueError(message)
+    try:
+        return {integer(1)(budget): rate(limit) for budget, limit in value.items()}
+    except ValueError:
+        raise ValueError(message) from None
+
+
+def data_source(value: object) -> object:
+    if isinstance(value, str) and value:
+        return value
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"x", "y"}
+        and all(isinstance(v, str) and v for v in value.values())
+    ):
+        return dict(value)
+    raise ValueError("a path, 'package.module:function', or {x: images.npy, y: labels.npy}")
+
+
+def names(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("a list of names such as [slow]")
+    return list(value)
+
+
+def tolerance(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")
+    return float(value)
