@@ -3,18 +3,20 @@
 Records keep `first_success_query`, so a single run at budget B also answers "what would the
 success rate have been at any budget b <= B?" (the robustness curve), with no extra queries.
 The counts are functions of the records alone, so a verdict can be recomputed from a JSON
-report (merging shards, comparing runs) exactly as it was made.
+report (merging shards, comparing runs) exactly as it was made. Importing this module imports no
+numpy: the pytest layer reads outcomes (and their records) at start-up speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .engine.layouts import channel_last_view
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Pixel = tuple[int, int, tuple[float, ...]]
 
@@ -165,6 +167,8 @@ class AttackResult:
 
     def adversarial_images(self) -> tuple[np.ndarray, np.ndarray]:
         """(indices, images) of the successful records, images in the input's shape and dtype."""
+        import numpy as np
+
         chosen = [(i, r) for i, r in enumerate(self.records) if r.success]
         images = self._images[[i for i, _ in chosen]].copy()
         view = channel_last_view(images, self._layout)

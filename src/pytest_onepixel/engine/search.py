@@ -140,20 +140,9 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         trials = np.empty((len(active), *self._population.shape[1:]))
         fresh = self._fresh[active]
         if fresh.any():
-            images, preset = self._evaluator.images, self._settings.preset
-            shape = (images.height, images.width, images.channels)
-            trials[fresh] = np.stack(
-                [
-                    initial_population(
-                        self._rngs[slot],
-                        self._popsize,
-                        self._settings.pixels,
-                        shape,
-                        images.pixel_range,
-                        preset.extreme_fraction,
-                    )
-                    for slot in active[fresh]
-                ]
+            rngs = [self._rngs[slot] for slot in active[fresh]]
+            trials[fresh] = _initial_populations(
+                rngs, self._popsize, self._settings, self._evaluator
             )
             self._fresh[active[fresh]] = False
         if (~fresh).any():
@@ -228,6 +217,24 @@ class SearchPool(Iterator[list[SearchOutcome]]):
             self._rngs[slot] = None
         self._finished += len(outcomes)
         return outcomes
+
+
+def _initial_populations(
+    rngs: list[np.random.Generator],
+    popsize: int,
+    settings: SearchSettings,
+    evaluator: BatchEvaluator,
+) -> np.ndarray:
+    """One initial population per generator, stacked (images, P, k, 2 + C)."""
+    images = evaluator.images
+    shape = (images.height, images.width, images.channels)
+    fraction = settings.preset.extreme_fraction
+    return np.stack(
+        [
+            initial_population(rng, popsize, settings.pixels, shape, images.pixel_range, fraction)
+            for rng in rngs
+        ]
+    )
 
 
 def fitness_and_success(

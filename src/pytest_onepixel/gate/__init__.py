@@ -4,3 +4,7 @@ one path every gate runs through, whether it comes from a YAML file or `onepixel
 
 Importing this package imports nothing heavy; scipy loads when an interval is first needed.
 """
+
+#: The gate modes (gate/spec.py gives their rules), named here so the settings table can list
+#: them without loading the gate's code.
+GATE_MODES = ("point", "strict", "lenient")

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from . import GATE_MODES
 from .statistics import interval
 
-GATE_MODES = ("point", "strict", "lenient")
+__all__ = ["GATE_MODES", "GateSpec"]
 
 
 @dataclass(frozen=True)

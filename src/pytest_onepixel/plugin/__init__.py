@@ -80,7 +80,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Carry the item's gate outcomes on its report, so they reach the controller under xdist."""
-    from .gates import OUTCOME_KEY
+    from .session import OUTCOME_KEY
 
     report = yield
     outcomes = item.stash.get(OUTCOME_KEY, None)

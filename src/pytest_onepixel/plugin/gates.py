@@ -14,17 +14,15 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError, GateFailed, OnePixelError, OnePixelWarning
-from ..gate.compare import compare
+from ..gate.compare import compare, rule_for
 from ..gate.outcome import GateOutcome
 from ..gate.run import GateRequest, GateRun, run_gate
 from ..reports.text import failure_text
 from ..settings.layers import Layers
 from ..settings.table import MARKER_KEYS, parse_layer
 from .progress import ProgressLine
-from .session import OnePixelSession
+from .session import OUTCOME_KEY, OnePixelSession
 
-#: The outcomes of the gates an item ran: one for a YAML gate, one per check() in a test.
-OUTCOME_KEY = pytest.StashKey[list]()
 #: Attacked sets smaller than this get a warning: their interval is too wide to mean much.
 SMALL_SAMPLE = 30
 
@@ -134,7 +132,9 @@ def _finish(node: pytest.Item, outcome: GateOutcome) -> GateOutcome:
     session = OnePixelSession.of(node.config)
     outcome = replace(outcome, nodeid=node.nodeid)
     if session.baseline is not None:
-        outcome = outcome.compared(compare(outcome, session.baseline, session.compare_rule))
+        outcome = outcome.compared(
+            compare(outcome, session.baseline, rule_for(session.compare_tolerance))
+        )
     summary = outcome.summary
     attacked_set = summary.attacked + summary.skipped
     if attacked_set < SMALL_SAMPLE:

@@ -1,25 +1,29 @@
 """`OnePixelSession`: one pytest session's onepixel state, created in pytest_configure and kept
 on the config. It holds the settings layers every gate shares and the gates' outcomes, and
-renders the summary table and the JSON report; running a gate is plugin/gates.py's job."""
+renders the summary table and the JSON report; running a gate is plugin/gates.py's job.
+
+Outcomes, comparisons and reports are imported when first needed, so a session without gates
+pays only for reading the options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .. import __version__
 from ..errors import ConfigError
-from ..gate.compare import CompareRule, load_baseline, rule_for
-from ..gate.outcome import GateOutcome
-from ..reports.json_report import report_document, write_atomically
-from ..reports.text import compare_lines, table_lines
 from ..settings.table import GATE_OPTION_KEYS
 from .options import cli_layer, ini_layer, option_path
 
+if TYPE_CHECKING:
+    from ..gate.outcome import GateOutcome
+
 _SESSION_KEY = pytest.StashKey["OnePixelSession"]()
+#: The outcomes of the gates an item ran: one for a YAML gate, one per check() in a test.
+OUTCOME_KEY = pytest.StashKey[list]()
 
 
 @dataclass
@@ -32,7 +36,7 @@ class OnePixelSession:
     report_path: Path | None  # where the JSON report goes (None: not written)
     full: bool  # attack every image even once a verdict is settled
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
-    compare_rule: CompareRule  # how a rise against the baseline is judged
+    compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
     outcomes: list[GateOutcome] = field(default_factory=list)  # every gate finished so far
 
     @classmethod
@@ -43,6 +47,8 @@ class OnePixelSession:
         baseline = None
         compare_path = option_path(config, "compare")
         if compare_path is not None:
+            from ..gate.compare import load_baseline
+
             try:
                 baseline = load_baseline(compare_path)
             except ConfigError as error:
@@ -54,7 +60,7 @@ class OnePixelSession:
             report_path=option_path(config, "report"),
             full=bool(session_options.get("full")),
             baseline=baseline,
-            compare_rule=rule_for(session_options.get("compare_tolerance")),
+            compare_tolerance=session_options.get("compare_tolerance"),
         )
         config.stash[_SESSION_KEY] = session
         return session
@@ -70,11 +76,17 @@ class OnePixelSession:
 
     def collect(self, report: pytest.TestReport) -> None:
         """Keep the gate outcomes a test report carries (from this process or a worker)."""
+        if not hasattr(report, "onepixel"):
+            return
+        from ..gate.outcome import GateOutcome
+
         self.outcomes.extend(GateOutcome.from_json(o) for o in getattr(report, "onepixel", ()))
 
     def terminal_summary(self, terminal: Any) -> None:
         if self.is_worker or not self.outcomes or terminal.verbosity < -1:
             return
+        from ..reports.text import compare_lines, table_lines
+
         terminal.write_sep("=", "onepixel gates")
         for line in table_lines(self.outcomes):
             terminal.write_line(line)
@@ -89,5 +101,7 @@ class OnePixelSession:
     def write_report(self) -> None:
         if self.is_worker or self.report_path is None:
             return
+        from ..reports.json_report import report_document, write_atomically
+
         options = {**self.ini, **self.cli, "full": self.full, "report": str(self.report_path)}
         write_atomically(self.report_path, report_document(self.outcomes, options, __version__))

@@ -9,9 +9,10 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..gate.outcome import GateOutcome
+if TYPE_CHECKING:
+    from ..gate.outcome import GateOutcome
 
 #: 2: every gate has a `status`; `notes`; gates sorted by node id.
 SCHEMA_VERSION = 2

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..gate.outcome import GateOutcome
-from ..result import ImageRecord
+if TYPE_CHECKING:
+    from ..gate.outcome import GateOutcome
+    from ..result import ImageRecord
 
 EXAMPLES_SHOWN = 3
 TABLE_COLUMNS = (

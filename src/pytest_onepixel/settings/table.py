@@ -20,7 +20,7 @@ from typing import Any
 from ..engine.layouts import LAYOUTS
 from ..engine.presets import PRESETS
 from ..errors import ConfigError
-from ..gate.spec import GATE_MODES
+from ..gate import GATE_MODES
 from . import values as v
 
 #: How the command line and ini files spell a value, and the pytest ini type that reads it.

@@ -1,0 +1,138 @@
+"""The layer rules of DESIGN.md, checked on the source: data flows settings -> model + sample ->
+engine -> result -> verdict -> reports, and no import points back up.
+
+Every import in every module counts, at module level or inside a function, so a lazy import
+cannot hide a cycle or a wrong-way arrow.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import pytest_onepixel
+
+PACKAGE = Path(pytest_onepixel.__file__).parent
+NAME = "pytest_onepixel"
+
+#: What each layer may import from the package (a layer always imports itself). The base
+#: modules (errors, importing) are free to all.
+ALLOWED = {
+    "base": set(),
+    "engine": {"base"},
+    "models": {"base", "engine"},
+    "data": {"base"},
+    "result": {"base", "engine"},
+    "api": {"base", "engine", "models", "result"},
+    "gate": {"base", "engine", "models", "data", "result", "api"},
+    "settings": {"base", "engine", "gate"},
+    "reports": {"base", "result", "api", "gate"},
+    "plugin": {"base", "engine", "models", "data", "result", "api", "gate", "settings", "reports"},
+}
+#: Only the plugin may import pytest; the engine imports nothing but numpy and the stdlib.
+THIRD_PARTY_FORBIDDEN = {layer: {"pytest", "_pytest"} for layer in ALLOWED if layer != "plugin"}
+THIRD_PARTY_FORBIDDEN["engine"] |= {"scipy", "yaml", "torch", "onnxruntime"}
+THIRD_PARTY_FORBIDDEN["gate"] |= {"yaml"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "public"  # the package's lazy __init__
+    first = parts[1]
+    return "base" if first in ("errors", "importing") else first
+
+
+def imports_of(path: Path) -> set[str]:
+    """Absolute names of every module `path` imports (package-relative ones resolved)."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                origin = ".".join(base + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            found.add(origin)
+            # `from . import x` may name a submodule
+            found |= {f"{origin}.{alias.name}" for alias in node.names}
+    return found
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+GRAPH = {
+    name: {m for m in imports_of(path) if m in MODULES and m != name}
+    for name, path in MODULES.items()
+}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_down_the_layers(module: str) -> None:
+    layer = layer_of(module)
+    if layer == "public":
+        return
+    wrong = {
+        target
+        for target in GRAPH[module]
+        if layer_of(target) not in ALLOWED[layer] | {layer, "public"}
+    }
+    assert not wrong, f"{module} ({layer}) imports {sorted(wrong)}"
+    third_party = {m.split(".")[0] for m in imports_of(MODULES[module])}
+    forbidden = third_party & THIRD_PARTY_FORBIDDEN.get(layer, set())
+    assert not forbidden, f"{module} ({layer}) imports {sorted(forbidden)}"
+
+
+def test_no_import_cycles() -> None:
+    """Depth-first search for a back edge over every import, lazy ones included. A package's
+    __init__ importing its own submodule is not a cycle."""
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(GRAPH[module]):
+            if target.startswith(module + "."):
+                continue
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_the_rules_see_the_modules() -> None:
+    """The scan itself works: it finds the known arrows (so an empty graph cannot pass)."""
+    assert f"{NAME}.engine.search" in GRAPH[f"{NAME}.api"]
+    assert f"{NAME}.gate.run" in GRAPH[f"{NAME}.plugin.gates"]
+    assert {layer_of(m) for m in MODULES} == set(ALLOWED) | {"public"}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_modules_and_functions_stay_small(module: str) -> None:
+    """No module over ~400 lines, class over ~150 or function over ~50 (STYLE.md)."""
+    source = MODULES[module].read_text()
+    assert source.count("\n") <= 420, f"{module} has {source.count(chr(10))} lines"
+    for node in ast.walk(ast.parse(source)):
+        size = (node.end_lineno or 0) - node.lineno + 1 if hasattr(node, "lineno") else 0
+        if isinstance(node, ast.ClassDef):
+            assert size <= 160, f"class {node.name} in {module} has {size} lines"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body[1:] if ast.get_docstring(node) else node.body
+            lines = (body[-1].end_lineno - body[0].lineno + 1) if body else 0
+            assert lines <= 55, f"{node.name}() in {module} has a {lines}-line body"
