@@ -50,7 +50,8 @@ def installed_modules_import() -> list[str]:
 
 
 def main(wheel: Path, sdist: Path | None) -> int:
-    problems = [f"not in the wheel: {name}" for name in sorted(source_modules() - wheel_modules(wheel))]
+    missing = sorted(source_modules() - wheel_modules(wheel))
+    problems = [f"not in the wheel: {name}" for name in missing]
     if sdist is not None:
         missing = sorted(source_modules() - sdist_modules(sdist))
         problems += [f"not in the sdist: {name}" for name in missing]

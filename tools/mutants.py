@@ -1,0 +1,153 @@
+"""Hand-written mutants: apply one at a time to src/, run the tests that should catch it, and
+report KILLED or SURVIVED, then restore the file. A test that cannot fail is not trusted.
+
+    python tools/mutants.py          # every mutant (about a minute)
+    python tools/mutants.py M1 M4    # some of them
+
+Needs an editable install (pip install -e ".[dev]" -c constraints.txt): the tests must import
+the mutated source.
+"""
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+S = ROOT / "src/pytest_onepixel"
+MUTANTS = [
+    (
+        "M1 DE mutation replaced by fresh random candidates",
+        "engine/search.py",
+        "            trials[~fresh] = self._mutate(active[~fresh])",
+        "            trials[~fresh] = _initial_populations([self._rngs[s] for s in active[~fresh]], self._popsize, self._settings, self._evaluator)",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M2 partners may include the member itself",
+        "engine/operators.py",
+        "    chosen = [own]\n    for n in range(3):\n        pick = np.floor(uniforms[..., n] * (popsize - 1 - n)).astype(np.intp)",
+        "    chosen = []\n    for n in range(3):\n        pick = np.floor(uniforms[..., n] * (popsize - n)).astype(np.intp)",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M3 partners may repeat each other",
+        "engine/operators.py",
+        "        for excluded in np.moveaxis(np.sort(np.stack(chosen, axis=-1), axis=-1), -1, 0):",
+        "        for excluded in np.moveaxis(np.sort(np.stack(chosen[:1], axis=-1), axis=-1), -1, 0):",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M4 rand/1 without the scale F",
+        "engine/operators.py",
+        "    return r1 + scale * (r2 - r3)",
+        "    return r1 + (r2 - r3)",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M5 greedy selection accepts ties",
+        "engine/operators.py",
+        "    better = trial_fitness < fitness",
+        "    better = trial_fitness <= fitness",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M6 crossover without the forced parameter",
+        "engine/operators.py",
+        "    np.put_along_axis(take, forced[..., None], True, axis=-1)\n",
+        "",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M7 redraw keeps positions on the far edge",
+        "engine/operators.py",
+        "    outside = (positions < 0) | (positions >= bounds)",
+        "    outside = (positions < 0) | (positions > bounds)",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M8 no extreme-colour seeding",
+        "engine/operators.py",
+        "    values[:extremes] = np.where(rng.random((extremes, pixels, channels)) < 0.5, lo, hi)\n",
+        "",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M9 last generation not cut at the budget",
+        "engine/search.py",
+        "        counts = np.minimum(self._popsize, self._budget - self._queries[active])",
+        "        counts = np.full(len(active), self._popsize)",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M10 first_success_query off by one",
+        "engine/search.py",
+        "int(before[a] + first[a] + 1)",
+        "int(before[a] + first[a])",
+        "tests/test_operators.py tests/test_attack.py",
+    ),
+    (
+        "M11 early verdict stops on an undecided criterion",
+        "gate/early.py",
+        "        if low == high and not low:",
+        "        if low == high:",
+        "tests/test_gate.py",
+    ),
+    (
+        "M12 the engine imports pytest",
+        "engine/search.py",
+        "import numpy as np\n",
+        "import numpy as np\nimport pytest  # noqa\n",
+        "tests/test_layers.py",
+    ),
+    (
+        "M13 plugin start-up imports numpy",
+        "plugin/options.py",
+        "import pytest\n",
+        "import numpy  # noqa\nimport pytest\n",
+        "tests/test_import.py",
+    ),
+    (
+        "M14 gate layer imports the plugin (a cycle)",
+        "gate/run.py",
+        "from .spec import GateSpec\n",
+        "from .spec import GateSpec\nfrom ..plugin import session  # noqa\n",
+        "tests/test_layers.py",
+    ),
+    (
+        "M15 check() keywords lose to the marker",
+        "settings/layers.py",
+        "            **self.marker,\n            **self.call,",
+        "            **self.call,\n            **self.marker,",
+        "tests/test_plugin_settings.py",
+    ),
+]
+
+
+def main(only: list[str]) -> int:
+    survived = 0
+    for name, rel, old, new, tests in MUTANTS:
+        if only and name.split()[0] not in only:
+            continue
+        survived += run_mutant(name, rel, old, new, tests) == "SURVIVED"
+    return 1 if survived else 0
+
+
+def run_mutant(name: str, rel: str, old: str, new: str, tests: str) -> str:
+    path = S / rel
+    source = path.read_text()
+    assert old in source, f"{name}: the code it mutates has changed; update tools/mutants.py"
+    path.write_text(source.replace(old, new, 1))
+    try:
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+        run = subprocess.run([*command, *tests.split()], cwd=ROOT, capture_output=True, text=True)
+    finally:
+        path.write_text(source)
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+    status = "KILLED" if run.returncode != 0 else "SURVIVED"
+    last = failed[0] if failed else run.stdout.strip().splitlines()[-1]
+    print(f"{status:9} {name}: {last}", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
