@@ -76,9 +76,11 @@ def test_queries_are_exact_and_never_exceed_the_budget(problem: Problem) -> None
             assert record.queries == budget
         if record.success:
             assert 1 <= record.first_success_query <= record.queries
-    # The model saw: one clean pass, every search query, one confirmation per attacked image.
+    # The model saw: the consistency probe, one clean pass, every search query, and one
+    # confirmation per attacked image.
     n = len(problem.images)
-    assert problem.model.images_seen == n + result.queries_used + result.attacked
+    probe = result.settings["model_check"]["images_scored"]
+    assert problem.model.images_seen == probe + n + result.queries_used + result.attacked
 
 
 @settings(max_examples=60, deadline=None)

@@ -36,6 +36,7 @@ _PUBLIC = {
     "DataError": "errors",
     "ConfigError": "errors",
     "OnePixelWarning": "errors",
+    "UnstableModelError": "errors",
 }
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "OnePixelWarning",
     "Preset",
     "Sample",
+    "UnstableModelError",
     "__version__",
     "attack",
     "default_popsize",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:
         ModelOutputError,
         OnePixelError,
         OnePixelWarning,
+        UnstableModelError,
     )
     from .gate.outcome import GateOutcome
     from .models import Model, load_model

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine.batches import BatchEvaluator
+from .engine.consistency import ConsistencyReport, check_consistency
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
 from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
+from .engine.schedule import WaveSchedule
 from .engine.scoring import ScoreFunction
 from .engine.search import Job, SearchOutcome, SearchPool, SearchSettings
-from .errors import InputError, OnePixelWarning
-from .models import load_model
+from .errors import InputError, OnePixelWarning, UnstableModelError
+from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
 
@@ -59,7 +61,7 @@ def attack(
     indices: Sequence[int] | np.ndarray | None = None,
     progress: Callable[[AttackProgress], None] | None = None,
     stop_when: StopRule | None = None,
-    max_active: int | None = None,
+    allow_unstable_model: bool = False,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -109,18 +111,82 @@ def attack(
     progress : callable, optional
         Called after every generation with an `AttackProgress` (for live progress lines).
     stop_when : callable, optional
-        ``stop_when(finished_records, attacked_set_size, clean_accuracy) -> bool``, asked
-        after every generation with confirmed records; once it says True no new image is
-        started, the images already under attack finish, and the rest are recorded as
-        `skipped`. The attacked images are then a prefix of the sample order, so their rate
-        stays an unbiased estimate.
-    max_active : int, optional
-        Start with at most this many images attacked at once, growing with the number finished
-        (default: as many as fill `max_batch` from the start). A small value lets `stop_when`
-        stop sooner while long runs still reach full batches.
+        ``stop_when(finished_records, attacked_set_size, clean_accuracy) -> bool``. The attacked
+        set is searched in waves of 16 images in sample order (engine/schedule.py); each time
+        the finished waves form a longer prefix, it is asked with the records of that prefix,
+        in order. Once it says True no new image is started, the images already under attack
+        finish, and the rest are recorded as `skipped`. Which images are attacked then depends
+        only on the records, never on `max_batch` or timing, and they are a prefix of the
+        sample order, so their rate stays an unbiased estimate.
+    allow_unstable_model : bool, default False
+        Before attacking, a few images are scored alone, in other batches and twice; a model
+        whose scores differ (BatchNorm or dropout in training mode, noise) raises
+        `UnstableModelError`. With True it is attacked anyway, without `stop_when` (no early
+        stop), and `settings["model_check"]` reports the instability.
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
     search = _search_settings(budget, pixels, popsize, preset, seed)
+    problem = _prepare(model, images, layout, pixel_range, preprocess, pixels)
+    n = len(problem.images.images)
+    labels = _integer_vector("labels", labels, n)
+    indices = _indices(indices, n)
+    targets = None if targets is None else _integer_vector("targets", targets, n)
+
+    evaluator = BatchEvaluator(problem.images, ScoreFunction(problem.model.predict), max_batch)
+    model_check = check_consistency(evaluator)
+    if not model_check.stable:
+        if not allow_unstable_model:
+            raise UnstableModelError(unstable_text(problem.model.description, model_check))
+        stop_when = None  # an early verdict would rest on scores that change between calls
+    correct, attacked = _clean_pass(evaluator, labels, targets)
+    jobs = [
+        Job(int(i), int(indices[i]), int(labels[i]), _target(targets, i))
+        for i in np.flatnonzero(attacked)
+    ]
+    records = _Drive(evaluator, jobs, search, float(correct.mean()), stop_when).run(progress)
+    for i in set(range(n)) - set(records):
+        records[i] = ImageRecord.unattacked(
+            int(indices[i]),
+            int(labels[i]),
+            bool(correct[i]),
+            _target(targets, i),
+            bool(attacked[i]),
+        )
+    settings = {
+        "budget": budget,
+        "pixels": pixels,
+        "popsize": search.popsize,
+        "generations": generations(budget, search.popsize),
+        "preset": search.preset.name,
+        "seed": seed,
+        "targeted": targets is not None,
+        "layout": problem.layout,
+        "pixel_range": list(problem.images.pixel_range),
+        "max_batch": max_batch,
+        "model_check": model_check.to_json(),
+    }
+    ordered = tuple(records[i] for i in range(n))
+    return AttackResult(ordered, settings, problem.images.images, problem.layout)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The model (with its preprocessing) and the validated images, in one layout."""
+
+    model: Model
+    images: ImageSet
+    layout: str
+
+
+def _prepare(
+    model: object,
+    images: object,
+    layout: str | None,
+    pixel_range: tuple[float, float] | None,
+    preprocess: Mapping[str, object] | None,
+    pixels: int,
+) -> _Problem:
+    """Load the model, settle the layout, validate the images against the model."""
     resolved = load_model(model)
     layout = layout or resolved.layout or guess_layout(np.shape(images))
     if preprocess:
@@ -134,42 +200,7 @@ def attack(
             f"pixels must be at most the {image_set.height * image_set.width} pixels of an "
             f"image; found {pixels}."
         )
-    n = len(image_set.images)
-    label_array = _integer_vector("labels", labels, n)
-    index_array = _indices(indices, n)
-    target_array = None if targets is None else _integer_vector("targets", targets, n)
-
-    evaluator = BatchEvaluator(image_set, ScoreFunction(resolved.predict), max_batch)
-    correct, attacked = _clean_pass(evaluator, label_array, target_array)
-    jobs = [
-        Job(int(i), int(index_array[i]), int(label_array[i]), _target(target_array, i))
-        for i in np.flatnonzero(attacked)
-    ]
-    pool = SearchPool(evaluator, jobs, search, max_active=max_active)
-    accuracy = float(correct.mean())
-    records = _drive(pool, evaluator, len(jobs), accuracy, progress, stop_when)
-    for i in range(n):
-        if i not in records:
-            records[i] = ImageRecord.unattacked(
-                int(index_array[i]),
-                int(label_array[i]),
-                bool(correct[i]),
-                _target(target_array, i),
-                skipped=bool(attacked[i]),
-            )
-    settings = {
-        "budget": budget,
-        "pixels": pixels,
-        "popsize": search.popsize,
-        "generations": generations(budget, search.popsize),
-        "preset": search.preset.name,
-        "seed": seed,
-        "targeted": target_array is not None,
-        "layout": layout,
-        "pixel_range": list(image_set.pixel_range),
-        "max_batch": max_batch,
-    }
-    return AttackResult(tuple(records[i] for i in range(n)), settings, image_set.images, layout)
+    return _Problem(resolved, image_set, layout)
 
 
 def _search_settings(
@@ -207,6 +238,20 @@ def no_generation_text(preset: str, budget: int, popsize: int) -> str:
     )
 
 
+def unstable_text(description: str, check: ConsistencyReport) -> str:
+    """Why an unstable model is refused, and what to do."""
+    on = "chance" if check.differs == "twice" else "the batch"
+    return (
+        f"{description}: the model's scores depend on {on}, so every attack result would "
+        f"too: the same images scored {check.differs} differ by up to "
+        f"{check.max_difference:.3g} in class probability (tolerance 1e-4). Likely cause: "
+        f"{check.cause}. Fix: call model.eval() before exporting it (torch.export, "
+        "torch.onnx.export, torch.jit.trace) and remove randomness from forward(); or set "
+        "`allow_unstable_model: true` to attack it anyway (no early verdict; the instability "
+        "is reported)."
+    )
+
+
 def _clean_pass(
     evaluator: BatchEvaluator, labels: np.ndarray, targets: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -222,29 +267,55 @@ def _clean_pass(
     return correct, attacked
 
 
-def _drive(
-    pool: SearchPool,
-    evaluator: BatchEvaluator,
-    attacked_set: int,
-    accuracy: float,
-    progress: Callable[[AttackProgress], None] | None,
-    stop_when: StopRule | None,
-) -> dict[int, ImageRecord]:
-    """Run the pool generation by generation, confirming each finished image; ask `stop_when`
-    after every generation and stop admitting images once it says the verdict is settled."""
-    records: dict[int, ImageRecord] = {}
-    finished: list[ImageRecord] = []
-    successes = 0
-    for outcomes in pool:
-        confirmed = _confirmed_records(evaluator, outcomes)
-        records.update(confirmed)
-        finished.extend(confirmed.values())
-        successes += sum(r.success for r in confirmed.values())
-        if progress is not None:
-            progress(AttackProgress(len(records), attacked_set, successes, evaluator.images_scored))
-        if stop_when is not None and stop_when(finished, attacked_set, accuracy):
-            pool.stop_admitting()
-    return records
+class _Drive:
+    """Runs the search over the attacked set on the wave schedule: adds admitted images to the
+    pool, confirms each finished image, and asks `stop_when` at every new finished prefix."""
+
+    def __init__(
+        self,
+        evaluator: BatchEvaluator,
+        jobs: list[Job],
+        search: SearchSettings,
+        accuracy: float,
+        stop_when: StopRule | None,
+    ) -> None:
+        self._evaluator = evaluator
+        self._jobs = jobs
+        self._order = {job.position: order for order, job in enumerate(jobs)}
+        self._schedule = WaveSchedule(len(jobs), search.popsize, early=stop_when is not None)
+        self._pool = SearchPool(evaluator, search)
+        self._accuracy = accuracy
+        self._stop_when = stop_when
+        self._records: dict[int, ImageRecord] = {}  # by image position
+        self._prefix: list[ImageRecord] = []  # records of the finished waves, in sample order
+        self._waves_seen = 0  # waves whose records are in _prefix
+
+    def run(self, progress: Callable[[AttackProgress], None] | None) -> dict[int, ImageRecord]:
+        self._add(self._schedule.admit())
+        found = 0
+        for outcomes in self._pool:
+            confirmed = _confirmed_records(self._evaluator, outcomes)
+            self._records.update(confirmed)
+            found += sum(outcome.found for outcome in outcomes)
+            for outcome in outcomes:
+                order = self._order[outcome.job.position]
+                self._add(self._schedule.finish(order, self._decide))
+            if progress is not None:
+                scored = self._evaluator.images_scored
+                progress(AttackProgress(len(self._records), len(self._jobs), found, scored))
+        return self._records
+
+    def _add(self, orders: list[int]) -> None:
+        self._pool.add([self._jobs[order] for order in orders])
+
+    def _decide(self, prefix_waves: int) -> bool:
+        """The stop rule on the records of the first `prefix_waves` waves (all finished)."""
+        for wave in self._schedule.waves[self._waves_seen : prefix_waves]:
+            self._prefix += [self._records[self._jobs[order].position] for order in wave]
+        self._waves_seen = prefix_waves
+        if self._stop_when is None:
+            return False
+        return self._stop_when(self._prefix, len(self._jobs), self._accuracy)
 
 
 def _confirmed_records(
@@ -275,6 +346,7 @@ def _confirmed_records(
             adversarial_label=predicted,
             adversarial_confidence=float(probabilities[row, predicted]),
             target=job.target,
+            rejected=outcome.found and not fooled,
         )
     return records
 

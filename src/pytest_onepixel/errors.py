@@ -23,6 +23,11 @@ class ModelCallError(OnePixelError):
     """The model raised when called on a batch (often a layout, rank or channel mismatch)."""
 
 
+class UnstableModelError(OnePixelError):
+    """The model's scores for an image change with its batch or between calls (training-mode
+    BatchNorm or dropout, noise), so attack results would depend on batch size and chance."""
+
+
 class ModelLoadError(OnePixelError):
     """A model file, factory or object could not be loaded, or does not fit the data."""
 

@@ -30,7 +30,9 @@ class ImageRecord:
     label and confidence describe the successful change, or the best one found when the attack
     failed. Images the model misclassifies (or, targeted, already labels as the target) are not
     attacked: they have `attacked=False` and no pixels. `skipped` marks images of the attacked
-    set left unattacked because an early verdict had already settled the gate.
+    set left unattacked because an early verdict had already settled the gate. `rejected` marks
+    a success the search found that the confirming re-query did not reproduce (not counted as a
+    success; many of them mean the model's answers are not repeatable).
     """
 
     index: int
@@ -45,6 +47,7 @@ class ImageRecord:
     adversarial_confidence: float | None
     target: int | None = None
     skipped: bool = False
+    rejected: bool = False
 
     @classmethod
     def unattacked(
@@ -72,7 +75,7 @@ class ImageRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImageRecord:
         """The inverse of `to_dict` (a record read back from a JSON report)."""
-        fields = dict(data)
+        fields = {"rejected": False, **data}
         fields["pixels"] = tuple(
             (int(p["row"]), int(p["col"]), tuple(p["values"])) for p in data["pixels"]
         )
@@ -89,6 +92,7 @@ class Counts:
     successes: int
     clean_correct: int
     queries_used: int
+    rejected: int
 
     @classmethod
     def of(cls, records: Sequence[ImageRecord]) -> Counts:
@@ -99,6 +103,7 @@ class Counts:
             successes=sum(r.success for r in records),
             clean_correct=sum(r.clean_correct for r in records),
             queries_used=sum(r.queries for r in records),
+            rejected=sum(r.rejected for r in records),
         )
 
     @property
@@ -190,6 +195,7 @@ class AttackResult:
                 "success_rate": counts.success_rate,
                 "clean_accuracy": counts.clean_accuracy,
                 "queries_used": counts.queries_used,
+                "rejected": counts.rejected,
             },
             "records": [r.to_dict() for r in self.records],
         }

@@ -1,10 +1,13 @@
 """Model queries on perturbed images, in chunks of at most `max_batch` through one buffer.
 
 Memory is bounded by `max_batch` images whatever the number of candidates: each chunk is written
-into the same preallocated float32 buffer, sent to the model, and only the probabilities are kept.
+into the same preallocated float32 buffer and sent to the model; the search keeps only each
+query's fitness and success, never a whole generation's class probabilities.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -24,17 +27,37 @@ class BatchEvaluator:
 
     def probabilities(self, owners: np.ndarray, changes: PixelChanges | None = None) -> np.ndarray:
         """Class probabilities (m, classes) of images `owners`, each with its change applied."""
+        parts = [probabilities for _, probabilities in self._chunks(owners, changes)]
+        return np.concatenate(parts) if parts else np.empty((0, self.score.num_classes or 0))
+
+    def reduce(
+        self,
+        owners: np.ndarray,
+        changes: PixelChanges,
+        per_chunk: Callable[[slice, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`per_chunk(rows, probabilities)` turns each chunk's probabilities into two small
+        arrays (fitness and success) as soon as it is scored; their concatenations return."""
+        firsts, seconds = [], []
+        for rows, probabilities in self._chunks(owners, changes):
+            first, second = per_chunk(rows, probabilities)
+            firsts.append(first)
+            seconds.append(second)
+        return np.concatenate(firsts), np.concatenate(seconds)
+
+    def _chunks(
+        self, owners: np.ndarray, changes: PixelChanges | None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
         m = len(owners)
         self._reserve(min(m, self.max_batch))
-        parts = []
         for start in range(0, m, self.max_batch):
-            part = slice(start, min(start + self.max_batch, m))
+            rows = slice(start, min(start + self.max_batch, m))
             batch = self.images.write_batch(
-                self._buffer, owners[part], None if changes is None else changes[part]
+                self._buffer, owners[rows], None if changes is None else changes[rows]
             )
-            parts.append(self.score(batch))
+            probabilities = self.score(batch)
             self.images_scored += len(batch)
-        return np.concatenate(parts) if parts else np.empty((0, self.score.num_classes or 0))
+            yield rows, probabilities
 
     def _reserve(self, size: int) -> None:
         if len(self._buffer) < size:

@@ -10,12 +10,12 @@ on which other images share its batches.
 
 The pool is an iterator in the manner of scipy's DifferentialEvolutionSolver: each ``next()``
 runs one generation over the images in flight and returns those that finished, so a caller (the
-gate's early verdict) can stop between generations.
+schedule of engine/schedule.py and the gate's early verdict) decides between generations which
+images to add.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -67,96 +67,80 @@ class SearchSettings:
 
 
 class SearchPool(Iterator[list[SearchOutcome]]):
-    """Runs DE for many images at once; each `next()` is one generation of the pool.
+    """Runs DE for the images added to it; each `next()` is one generation of all of them.
 
-    The pool holds as many images as fill `max_batch` with one generation each; finished images
-    make room for the next ones in sample order. With `max_active`, at most max(max_active,
-    images finished so far) are in flight: an early stop then wastes little work in flight, and
-    long runs still reach full batches.
+    Which images are in the pool is the caller's choice (engine/schedule.py); the pool only
+    searches, so an image's record is the same whoever shares its generations.
     """
 
-    def __init__(
-        self,
-        evaluator: BatchEvaluator,
-        jobs: Sequence[Job],
-        settings: SearchSettings,
-        max_active: int | None = None,
-    ) -> None:
+    def __init__(self, evaluator: BatchEvaluator, settings: SearchSettings) -> None:
         images = evaluator.images
         self._evaluator = evaluator
         self._settings = settings
-        self._budget = settings.budget
         self._popsize = min(settings.popsize, settings.budget)
-        self._queue = deque(jobs)
-        slots = max(1, min(evaluator.max_batch // self._popsize, len(jobs) or 1))
-        self._start_active = max_active or slots
-        self._finished = 0
-        shape = (slots, self._popsize, settings.pixels, 2 + images.channels)
-        self._population = np.zeros(shape)
-        self._fitness = np.full(shape[:2], np.inf)
-        self._queries = np.zeros(slots, dtype=np.int64)
-        self._jobs: list[Job | None] = [None] * slots
-        self._rngs: list[np.random.Generator | None] = [None] * slots
-        self._fresh = np.zeros(slots, dtype=bool)
+        width = 2 + images.channels
+        self._population = np.zeros((0, self._popsize, settings.pixels, width))
+        self._fitness = np.zeros((0, self._popsize))
+        self._queries = np.zeros(0, dtype=np.int64)
+        self._fresh = np.zeros(0, dtype=bool)
+        self._jobs: list[Job] = []
+        self._rngs: list[np.random.Generator] = []
         self._bounds = np.array([images.height, images.width], dtype=np.float64)
 
-    def __next__(self) -> list[SearchOutcome]:
-        self._admit()
-        active = np.array([s for s, job in enumerate(self._jobs) if job is not None], dtype=np.intp)
-        if not active.size:
-            raise StopIteration
-        trials = self._trials(active)
-        counts = np.minimum(self._popsize, self._budget - self._queries[active])
-        fitness, success = self._evaluate(active, trials, counts)
-        self._population[active], self._fitness[active] = greedy_selection(
-            self._population[active], self._fitness[active], trials, fitness
+    def __len__(self) -> int:
+        """Images under attack."""
+        return len(self._jobs)
+
+    def add(self, jobs: Sequence[Job]) -> None:
+        """Start attacking `jobs`; each draws from SeedSequence(seed, spawn_key=(index,))."""
+        if not jobs:
+            return
+        n = len(jobs)
+        self._jobs += jobs
+        self._rngs += [
+            np.random.default_rng(np.random.SeedSequence(self._settings.seed, spawn_key=(j.index,)))
+            for j in jobs
+        ]
+        self._population = np.concatenate(
+            [self._population, np.zeros((n, *self._population.shape[1:]))]
         )
-        return self._retire(active, trials, counts, success)
+        self._fitness = np.concatenate([self._fitness, np.full((n, self._popsize), np.inf)])
+        self._queries = np.concatenate([self._queries, np.zeros(n, dtype=np.int64)])
+        self._fresh = np.concatenate([self._fresh, np.ones(n, dtype=bool)])
 
-    def stop_admitting(self) -> None:
-        """Finish the images already being attacked but start no new ones (an early verdict)."""
-        self._queue.clear()
+    def __next__(self) -> list[SearchOutcome]:
+        if not self._jobs:
+            raise StopIteration
+        trials = self._trials()
+        counts = np.minimum(self._popsize, self._settings.budget - self._queries)
+        fitness, success = self._evaluate(trials, counts)
+        self._population, self._fitness = greedy_selection(
+            self._population, self._fitness, trials, fitness
+        )
+        return self._retire(trials, counts, success)
 
-    def _admit(self) -> None:
-        """Fill free slots from the queue, in sample order, keeping at most
-        max(max_active, images finished) images in flight."""
-        limit = max(self._start_active, self._finished)
-        active = sum(job is not None for job in self._jobs)
-        for slot, job in enumerate(self._jobs):
-            if active >= limit:
-                break
-            if job is None and self._queue:
-                active += 1
-                job = self._queue.popleft()
-                self._jobs[slot] = job
-                seq = np.random.SeedSequence(self._settings.seed, spawn_key=(job.index,))
-                self._rngs[slot] = np.random.default_rng(seq)
-                self._fitness[slot] = np.inf
-                self._queries[slot] = 0
-                self._fresh[slot] = True
-
-    def _trials(self, active: np.ndarray) -> np.ndarray:
+    def _trials(self) -> np.ndarray:
         """The initial population for images that just joined, DE/rand/1 trials for the others."""
-        trials = np.empty((len(active), *self._population.shape[1:]))
-        fresh = self._fresh[active]
+        trials = np.empty_like(self._population)
+        fresh = self._fresh
         if fresh.any():
-            rngs = [self._rngs[slot] for slot in active[fresh]]
+            rngs = [self._rngs[i] for i in np.flatnonzero(fresh)]
             trials[fresh] = _initial_populations(
                 rngs, self._popsize, self._settings, self._evaluator
             )
-            self._fresh[active[fresh]] = False
+            self._fresh = np.zeros_like(fresh)
         if (~fresh).any():
-            trials[~fresh] = self._mutate(active[~fresh])
+            trials[~fresh] = self._mutate(np.flatnonzero(~fresh))
         return trials
 
-    def _mutate(self, slots: np.ndarray) -> np.ndarray:
+    def _mutate(self, members: np.ndarray) -> np.ndarray:
         """DE/rand/1 (with the preset's crossover, if any) from one row of uniforms per member:
         3 for the partners, 2k for redrawing positions, and D + 1 for crossover."""
         p, k, preset = self._popsize, self._settings.pixels, self._settings.preset
-        population = self._population[slots]
-        flat = population.reshape(len(slots), p, -1)
+        population = self._population[members]
+        flat = population.reshape(len(members), p, -1)
         width = 3 + 2 * k + (flat.shape[2] + 1 if preset.crossover is not None else 0)
-        uniforms = np.stack([self._rngs[s].random((p, width)) for s in slots])
+        uniforms = np.stack([self._rngs[i].random((p, width)) for i in members])
         mutant = rand1(flat, select_partners(uniforms[..., :3], p), preset.mutation)
         if preset.crossover is not None:
             mutant = binomial_crossover(flat, mutant, uniforms[..., 3 + 2 * k :], preset.crossover)
@@ -166,21 +150,22 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         mutant[..., 2:] = np.clip(mutant[..., 2:], *self._evaluator.images.pixel_range)
         return mutant
 
-    def _evaluate(
-        self, active: np.ndarray, trials: np.ndarray, counts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Query the first `counts[a]` trials of each active image in one batched pass.
-
-        Returns fitness (inf where not queried) and success flags, both (active, popsize).
-        """
+    def _evaluate(self, trials: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Query the first `counts[i]` trials of each image in one batched pass (chunked by
+        `max_batch`). Returns fitness (inf where not queried) and success, both (images, P)."""
         rows, members = np.nonzero(np.arange(self._popsize) < counts[:, None])
-        jobs = [self._jobs[s] for s in active]
-        owners = np.array([j.position for j in jobs], dtype=np.intp)[rows]
-        labels = np.array([j.label for j in jobs], dtype=np.intp)[rows]
-        targets = np.array([-1 if j.target is None else j.target for j in jobs], np.intp)[rows]
+        owners = np.array([j.position for j in self._jobs], dtype=np.intp)[rows]
+        labels = np.array([j.label for j in self._jobs], dtype=np.intp)[rows]
+        targets = np.array([-1 if j.target is None else j.target for j in self._jobs], np.intp)
+        targets = targets[rows]
         changes = self._evaluator.images.realize(trials[rows, members])
-        probabilities = self._evaluator.probabilities(owners, changes)
-        fitness, fooled = fitness_and_success(probabilities, labels, targets)
+        fitness, fooled = self._evaluator.reduce(
+            owners,
+            changes,
+            lambda part, probabilities: fitness_and_success(
+                probabilities, labels[part], targets[part]
+            ),
+        )
         fitness_grid = np.full(trials.shape[:2], np.inf)
         success_grid = np.zeros(trials.shape[:2], dtype=bool)
         fitness_grid[rows, members] = fitness
@@ -188,34 +173,35 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         return fitness_grid, success_grid
 
     def _retire(
-        self, active: np.ndarray, trials: np.ndarray, counts: np.ndarray, success: np.ndarray
+        self, trials: np.ndarray, counts: np.ndarray, success: np.ndarray
     ) -> list[SearchOutcome]:
-        """Free the slots of fooled or exhausted images and report how each search ended."""
-        before = self._queries[active].copy()
-        self._queries[active] += counts
+        """Drop fooled or exhausted images from the pool and report how each search ended."""
+        before = self._queries.copy()
+        self._queries += counts
         found = success.any(axis=1)
         first = success.argmax(axis=1)
-        done = found | (self._queries[active] >= self._budget)
+        done = found | (self._queries >= self._settings.budget)
         outcomes = []
-        for a in np.flatnonzero(done):
-            slot = active[a]
-            if found[a]:
-                candidate, first_query = trials[a, first[a]], int(before[a] + first[a] + 1)
+        for i in np.flatnonzero(done):
+            if found[i]:
+                candidate, first_query = trials[i, first[i]], int(before[i] + first[i] + 1)
             else:
-                best = int(self._fitness[slot].argmin())
-                candidate, first_query = self._population[slot, best], None
+                candidate, first_query = self._population[i, self._fitness[i].argmin()], None
             outcomes.append(
                 SearchOutcome(
-                    self._jobs[slot],
-                    bool(found[a]),
-                    int(self._queries[slot]),
+                    self._jobs[i],
+                    bool(found[i]),
+                    int(self._queries[i]),
                     first_query,
                     candidate.copy(),
                 )
             )
-            self._jobs[slot] = None
-            self._rngs[slot] = None
-        self._finished += len(outcomes)
+        if outcomes:
+            keep = ~done
+            self._jobs = [job for job, kept in zip(self._jobs, keep, strict=True) if kept]
+            self._rngs = [rng for rng, kept in zip(self._rngs, keep, strict=True) if kept]
+            self._population, self._fitness = self._population[keep], self._fitness[keep]
+            self._queries, self._fresh = self._queries[keep], self._fresh[keep]
         return outcomes
 
 

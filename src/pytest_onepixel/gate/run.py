@@ -28,9 +28,6 @@ from .spec import GateSpec
 ModelLoader = Callable[[object, Mapping[str, Any]], Model]
 Progress = Callable[[AttackProgress], None]
 
-#: Images attacked at once while an early verdict may stop the gate: small enough that few
-#: images are still in flight when it settles, large enough to keep model batches full.
-EARLY_VERDICT_WAVE = 16
 #: The settings that say how to load a model (the loader's `options`).
 MODEL_OPTIONS = ("weights", "trust_pickle", "input_name", "output_name", "threads", "device")
 ARRAYS_SOURCE = "arrays passed to onepixel.check()"
@@ -100,7 +97,7 @@ def run_gate(request: GateRequest) -> GateRun:
         indices=drawn.indices,
         progress=request.progress,
         stop_when=None if request.full else EarlyVerdict(spec),
-        max_active=None if request.full else EARLY_VERDICT_WAVE,
+        allow_unstable_model=settings["allow_unstable_model"],
     )
     used = result.settings
     notes = []

@@ -72,6 +72,9 @@ SETTINGS: dict[str, Setting] = {
     "input_name": Setting(v.text, None, "ONNX input to feed (when there are several)"),
     "output_name": Setting(v.text, None, "ONNX output to read"),
     "trust_pickle": Setting(v.boolean, False, "allow loading a whole pickled PyTorch module"),
+    "allow_unstable_model": Setting(
+        v.boolean, False, "attack a model whose scores change with the batch or between calls"
+    ),
     "name": Setting(v.text, None, "the gate's test name", "entry"),
     "markers": Setting(v.names, None, "pytest markers applied to the YAML item", "entry"),
     "model": Setting(v.text, None, "model file, or 'package.module:factory'", "source"),
