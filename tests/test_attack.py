@@ -11,6 +11,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_onepixel import AttackResult, attack
+from pytest_onepixel.gate.early import EarlyVerdict
+from pytest_onepixel.gate.spec import GATE_MODES, GateSpec
+
+gate_specs = st.builds(
+    GateSpec,
+    threshold=st.floats(0, 1),
+    mode=st.sampled_from(GATE_MODES),
+    max_success_rate_at=st.dictionaries(st.sampled_from([1, 5]), st.floats(0, 1), max_size=1),
+)
 
 
 @dataclass
@@ -23,9 +32,9 @@ class Problem:
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> Problem:
+def problems(draw: st.DrawFn, max_images: int = 6) -> Problem:
     """Random images (rank 3 or 4, either layout, uint8 or float), model and attack settings."""
-    n = draw(st.integers(1, 6))
+    n = draw(st.integers(1, max_images))
     height, width = draw(st.integers(2, 5)), draw(st.integers(2, 5))
     channels = draw(st.sampled_from([None, 1, 3]))
     layout = draw(st.sampled_from(["NCHW", "NHWC"]))
@@ -135,11 +144,14 @@ def test_targeted_successes_reach_the_target(problem: Problem) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(problems())
-def test_records_do_not_depend_on_max_batch(problem: Problem) -> None:
-    reference = run(problem, max_batch=4096).records
-    assert run(problem, max_batch=1).records == reference
-    assert run(problem, max_batch=7).records == reference
+@given(problems(max_images=60), st.booleans(), gate_specs)
+def test_records_do_not_depend_on_max_batch(problem: Problem, early: bool, spec: GateSpec) -> None:
+    """With an early verdict (which images get attacked is then decided as records arrive) and
+    without one, every record, skipped flags included, is the same for any max_batch."""
+    stop = (lambda: EarlyVerdict(spec)) if early else (lambda: None)
+    reference = run(problem, max_batch=4096, stop_when=stop()).records
+    assert run(problem, max_batch=1, stop_when=stop()).records == reference
+    assert run(problem, max_batch=7, stop_when=stop()).records == reference
 
 
 @settings(max_examples=40, deadline=None)

@@ -114,6 +114,13 @@ MUTANTS = [
         "tests/test_layers.py",
     ),
     (
+        "M16 waves sized by max_batch",
+        "api.py",
+        "WaveSchedule(len(jobs), search.popsize, early=stop_when is not None)",
+        "WaveSchedule(len(jobs), search.popsize, early=stop_when is not None, wave=max(1, min(16, evaluator.max_batch)))",
+        "tests/test_attack.py",
+    ),
+    (
         "M15 check() keywords lose to the marker",
         "settings/layers.py",
         "            **self.marker,\n            **self.call,",

@@ -240,10 +240,9 @@ def no_generation_text(preset: str, budget: int, popsize: int) -> str:
 
 def unstable_text(description: str, check: ConsistencyReport) -> str:
     """Why an unstable model is refused, and what to do."""
-    on = "chance" if check.differs == "twice" else "the batch"
     return (
-        f"{description}: the model's scores depend on {on}, so every attack result would "
-        f"too: the same images scored {check.differs} differ by up to "
+        f"{description}: the model's scores depend on {check.depends_on}, so every attack "
+        f"result would too: the same images scored {check.differs} differ by up to "
         f"{check.max_difference:.3g} in class probability (tolerance 1e-4). Likely cause: "
         f"{check.cause}. Fix: call model.eval() before exporting it (torch.export, "
         "torch.onnx.export, torch.jit.trace) and remove randomness from forward(); or set "

@@ -30,6 +30,7 @@ class ConsistencyReport:
     stable: bool
     max_difference: float
     differs: str | None  # which comparison went furthest: "twice", "alone" or "in another batch"
+    depends_on: str | None  # "chance" (scored twice, the scores changed) or "the batch"
     cause: str | None
     images_scored: int
 
@@ -38,6 +39,7 @@ class ConsistencyReport:
             "stable": self.stable,
             "max_difference": self.max_difference,
             "differs": self.differs,
+            "depends_on": self.depends_on,
             "cause": self.cause,
             "images_scored": self.images_scored,
         }
@@ -69,13 +71,16 @@ def check_consistency(evaluator: BatchEvaluator, probe: int = PROBE) -> Consiste
     differences["in another batch"] = _distance(reference, mixed[:n][::-1])
     worst = max(differences, key=differences.get)
     stable = differences[worst] <= TOLERANCE
-    cause = None
+    depends_on = cause = None
     if not stable:
-        cause = RANDOMNESS if differences["twice"] > TOLERANCE else BATCH_STATISTICS
+        random = differences["twice"] > TOLERANCE
+        depends_on = "chance" if random else "the batch"
+        cause = RANDOMNESS if random else BATCH_STATISTICS
     return ConsistencyReport(
         stable=stable,
         max_difference=float(differences[worst]),
         differs=None if stable else worst,
+        depends_on=depends_on,
         cause=cause,
         images_scored=evaluator.images_scored - scored_before,
     )

@@ -37,6 +37,7 @@ class Summary:
     queries_used: int
     settled_after: int | None
     queries_saved_estimate: int
+    rejected: int = 0
 
     @classmethod
     def of(cls, records: Sequence[ImageRecord], level: float) -> Summary:
@@ -53,6 +54,7 @@ class Summary:
             queries_used=counts.queries_used,
             settled_after=counts.attacked if counts.skipped else None,
             queries_saved_estimate=round(counts.skipped * per_image),
+            rejected=counts.rejected,
         )
 
     def to_json(self) -> dict[str, Any]:

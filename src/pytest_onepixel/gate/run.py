@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
 from ..engine.layouts import convert_layout
+from ..errors import OnePixelWarning
 from ..models import Model, load_model
 from ..result import AttackResult
 from .early import EarlyVerdict
@@ -31,6 +33,8 @@ Progress = Callable[[AttackProgress], None]
 #: The settings that say how to load a model (the loader's `options`).
 MODEL_OPTIONS = ("weights", "trust_pickle", "input_name", "output_name", "threads", "device")
 ARRAYS_SOURCE = "arrays passed to onepixel.check()"
+#: Rejected successes above this share of the attacked images earn a warning and a note.
+REJECTED_FRACTION = 0.01
 
 
 def default_loader(source: object, options: Mapping[str, Any]) -> Model:
@@ -99,21 +103,44 @@ def run_gate(request: GateRequest) -> GateRun:
         stop_when=None if request.full else EarlyVerdict(spec),
         allow_unstable_model=settings["allow_unstable_model"],
     )
-    used = result.settings
-    notes = []
-    if used["generations"] == 0:
-        notes.append(no_generation_text(used["preset"], used["budget"], used["popsize"]))
+    notes = _notes(result)
     outcome = GateOutcome.judged(
         request.name,
         spec,
         result.records,
-        settings={**json_ready(settings), **used, "full": request.full},
+        settings={**json_ready(settings), **result.settings, "full": request.full},
         model={"description": model.description, "hash": model.content_hash},
         data={"source": dataset.source, "hash": data_hash(images, drawn.labels)},
         notes=notes,
         seconds=round(time.perf_counter() - start, 3),
     )
     return GateRun(result, outcome)
+
+
+def _notes(result: AttackResult) -> list[str]:
+    """What a reader of the verdict must know about how it was reached; the rejected-successes
+    note is also a warning, since it means the model's answers are not repeatable."""
+    used, notes = result.settings, []
+    if used["generations"] == 0:
+        notes.append(no_generation_text(used["preset"], used["budget"], used["popsize"]))
+    check = used["model_check"]
+    if not check["stable"]:
+        notes.append(
+            f"unstable model attacked anyway (allow_unstable_model): its scores differ by up to "
+            f"{check['max_difference']:.3g} when images are scored {check['differs']} "
+            f"(likely {check['cause']}); the early verdict was off, and the rate may change "
+            "with max_batch and between runs"
+        )
+    counts = result.counts
+    if counts.rejected > max(REJECTED_FRACTION * counts.attacked, 0):
+        text = (
+            f"{counts.rejected} of {counts.attacked} attacked images had a success in the search "
+            "that the confirming re-query did not reproduce (not counted as successes): the "
+            "model's answers are not repeatable, so this rate is not either"
+        )
+        notes.append(text)
+        warnings.warn(text, OnePixelWarning, stacklevel=2)
+    return notes
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,11 @@ def failure_text(outcome: GateOutcome, report_path: Path | None) -> str:
         f"  queries:      {summary.queries_used:,} (budget {settings['budget']} per image, "
         f"{settings['pixels']} pixel(s), seed {settings['seed']})",
     ]
+    if summary.rejected:
+        lines.append(
+            f"  rejected:     {summary.rejected} success(es) found by the search and not "
+            "confirmed by a re-query (not counted)"
+        )
     examples = most_confident(outcome.records)
     if examples:
         lines.append("  most confident adversarial examples:")
