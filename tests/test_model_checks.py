@@ -4,6 +4,8 @@ with the instability reported), and successes the re-query does not confirm are 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -128,8 +130,8 @@ def noisy():
 
 def test_training_mode_and_noisy_models_are_gate_errors(repo) -> None:
     (repo.path / "nets.py").write_text(TRAIN_MODE_EXPORT)
-    repo.syspathinsert()
-    __import__("nets").export(str(repo.path / "models" / "train_mode.pt2"))
+    export = "import nets; nets.export('models/train_mode.pt2')"
+    subprocess.run([sys.executable, "-c", export], cwd=repo.path, check=True)
     write_gates(
         repo,
         """\
@@ -142,7 +144,9 @@ def test_training_mode_and_noisy_models_are_gate_errors(repo) -> None:
           - {name: fine, model: models/tiny.onnx, data: data/holdout.npz}
         """,
     )
-    result = repo.runpytest("--onepixel-report=r.json")
+    # A subprocess: torch's extension modules cannot be loaded twice in one process, and an
+    # in-process pytester run drops the modules first imported inside it.
+    result = repo.runpytest_subprocess("--onepixel-report=r.json")
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
         [

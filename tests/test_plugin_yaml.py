@@ -219,11 +219,15 @@ def test_entry_errors_name_file_line_and_key(repo, text, expected) -> None:
         ("models: []\n", "*onepixel.yaml:1: `models` must be a non-empty list*"),
     ],
 )
-def test_file_errors_are_collection_errors_naming_file_and_line(repo, text, expected) -> None:
+def test_file_errors_fail_the_files_one_item_naming_file_and_line(repo, text, expected) -> None:
+    """A file that cannot be read is one failed item (not a collection error, which would stop
+    every other gate): its message names the file and line."""
     write_gates(repo, text)
-    result = repo.runpytest()
-    assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines([expected])
+    write_gates(repo, name="onepixel_good.yaml")
+    result = repo.runpytest("--onepixel-budget=10")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*_ onepixel gate: gate_file _*", expected])
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_yaml_markers_are_applied(repo) -> None:

@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
-from . import hookspecs
+from . import hookspecs, interrupts
+from .ledger import REPORT_ATTRIBUTE
 from .options import add_options, option_path
+
+WORKER_GATES = "onepixel_gates"
 
 MARKER_HELP = (
     "onepixel(max_success_rate=..., budget=..., samples=..., pixels=..., seed=..., ...): "
@@ -41,6 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     session = OnePixelSession.install(config)
     config.pluginmanager.register(_OutcomeCollector(session), "onepixel-outcomes")
+    if session.report_path is not None and not session.is_worker:
+        interrupts.install(session)
     gate_file = option_path(config, "config")
     if gate_file is not None:
         if not gate_file.is_file():
@@ -65,6 +70,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
         return OnePixelFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note every gate collected (YAML items; tests using the fixture or marker), so the report
+    lists each one even if it never produces an outcome."""
+    from .session import OnePixelSession
+
+    ledger = OnePixelSession.of(session.config).ledger
+    for item in session.items:
+        if _is_gate(item):
+            item.keywords[REPORT_ATTRIBUTE] = True
+            ledger.expect(item.nodeid, item.name)
 
 
 @pytest.hookimpl(trylast=True)
@@ -96,11 +113,41 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     OnePixelSession.of(config).terminal_summary(terminalreporter)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write the JSON report once every gate has finished."""
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the JSON report once every gate has finished, or the run was interrupted (then it
+    says so). A pytest-xdist worker instead sends the controller the gates it collected."""
     from .session import OnePixelSession
 
-    OnePixelSession.of(session.config).write_report()
+    state = OnePixelSession.of(session.config)
+    if state.is_worker:
+        session.config.workeroutput[WORKER_GATES] = state.ledger.expected
+        return
+    state.write_report(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give SIGTERM back its previous handler."""
+    interrupts.uninstall()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under pytest-xdist: the YAML gates a worker collected (by their files' names)."""
+    from .session import OnePixelSession
+
+    config = node.config
+    OnePixelSession.of(config).ledger.expect_ids(ids, config.getini("onepixel_files"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist: every gate a worker collected, sent when it finished."""
+    from .session import OnePixelSession
+
+    gates = getattr(node, "workeroutput", {}).get(WORKER_GATES, {})
+    ledger = OnePixelSession.of(node.config).ledger
+    for nodeid, name in gates.items():
+        ledger.expect(nodeid, name)
 
 
 @pytest.fixture
@@ -121,7 +168,14 @@ class _OutcomeCollector:
         self._session = session
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._session.collect(report)
+        self._session.ledger.collect(report)
+
+
+def _is_gate(item: pytest.Item) -> bool:
+    """A YAML gate (without importing yaml to ask), or a test using the fixture or marker."""
+    uses_fixture = "onepixel" in getattr(item, "fixturenames", ())
+    yaml_gate = getattr(item, "is_onepixel_gate", False)
+    return yaml_gate or uses_fixture or item.get_closest_marker("onepixel") is not None
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -16,6 +16,10 @@ import pytest
 from ..errors import ConfigError, GateFailed, OnePixelError
 from ..settings.gatefile import GateEntry, read_gate_file
 
+#: The name of the one item a gate file that cannot be read yields: its error fails that item
+#: (and is the file's entry in the report) while every other gate still runs.
+FILE_ITEM = "gate_file"
+
 
 class OnePixelFile(pytest.File):
     """A onepixel*.yaml file: one item per model entry."""
@@ -30,7 +34,10 @@ class OnePixelFile(pytest.File):
         try:
             gate_file = read_gate_file(self.path, self.shown_path)
         except ConfigError as error:
-            raise self.CollectError(str(error)) from None
+            # One failing item, not a collection error: pytest would stop the whole session.
+            entry = GateEntry(self.path.name, 0, error=error)
+            yield OnePixelItem.from_parent(self, name=FILE_ITEM, entry=entry, defaults={})
+            return
         for entry in gate_file.entries:
             item = OnePixelItem.from_parent(
                 self, name=entry.name, entry=entry, defaults=gate_file.defaults
@@ -54,6 +61,8 @@ class OnePixelFile(pytest.File):
 class OnePixelItem(pytest.Item):
     """One gate of a YAML file; runs through plugin/gates.py so reports and tables see it."""
 
+    is_onepixel_gate = True
+
     def __init__(self, *, entry: GateEntry, defaults: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entry = entry
@@ -64,7 +73,7 @@ class OnePixelItem(pytest.Item):
         from .gates import record_error, run_yaml_gate
 
         if self.error is not None:
-            record_error(self, self.name, str(self.error))
+            record_error(self, self.entry.name, str(self.error))
             raise self.error
         run_yaml_gate(self, self.entry.settings, self.defaults)
 

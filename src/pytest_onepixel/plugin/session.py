@@ -16,7 +16,9 @@ import pytest
 from .. import __version__
 from ..errors import ConfigError
 from ..settings.table import GATE_OPTION_KEYS
+from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path
+from .outputs import check_output_file
 
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
@@ -37,7 +39,8 @@ class OnePixelSession:
     full: bool  # attack every image even once a verdict is settled
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
     compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
-    outcomes: list[GateOutcome] = field(default_factory=list)  # every gate finished so far
+    ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
+    stopped_by: str | None = None  # the signal that interrupted the run, if one did
 
     @classmethod
     def install(cls, config: pytest.Config) -> OnePixelSession:
@@ -57,7 +60,7 @@ class OnePixelSession:
             config=config,
             cli={k: v for k, v in cli.items() if k in GATE_OPTION_KEYS},
             ini={k: v for k, v in ini.items() if k in GATE_OPTION_KEYS},
-            report_path=option_path(config, "report"),
+            report_path=check_output_file(option_path(config, "report"), "report"),
             full=bool(session_options.get("full")),
             baseline=baseline,
             compare_tolerance=session_options.get("compare_tolerance"),
@@ -74,34 +77,36 @@ class OnePixelSession:
         """True in a pytest-xdist worker, whose controller writes the table and the report."""
         return hasattr(self.config, "workerinput")
 
-    def collect(self, report: pytest.TestReport) -> None:
-        """Keep the gate outcomes a test report carries (from this process or a worker)."""
-        if not hasattr(report, "onepixel"):
-            return
-        from ..gate.outcome import GateOutcome
-
-        self.outcomes.extend(GateOutcome.from_json(o) for o in getattr(report, "onepixel", ()))
+    @property
+    def outcomes(self) -> list[GateOutcome]:
+        """One entry per gate known so far, with its status."""
+        return self.ledger.final()
 
     def terminal_summary(self, terminal: Any) -> None:
-        if self.is_worker or not self.outcomes or terminal.verbosity < -1:
+        outcomes = self.outcomes
+        if self.is_worker or not outcomes or terminal.verbosity < -1:
             return
         from ..reports.text import compare_lines, table_lines
 
         terminal.write_sep("=", "onepixel gates")
-        for line in table_lines(self.outcomes):
+        for line in table_lines(outcomes):
             terminal.write_line(line)
         if self.baseline is not None:
             shown = self.config.getoption("onepixel_compare") or option_path(self.config, "compare")
             terminal.write_line(f"compared with {shown}:")
-            for line in compare_lines(self.outcomes):
+            for line in compare_lines(outcomes):
                 terminal.write_line(line)
         if self.report_path is not None:
             terminal.write_line(f"JSON report: {self.report_path}")
 
-    def write_report(self) -> None:
+    def write_report(self, interrupted: bool) -> None:
+        """The JSON report of every gate; an interrupted run says so (and which signal)."""
         if self.is_worker or self.report_path is None:
             return
         from ..reports.json_report import report_document, write_atomically
 
         options = {**self.ini, **self.cli, "full": self.full, "report": str(self.report_path)}
-        write_atomically(self.report_path, report_document(self.outcomes, options, __version__))
+        document = report_document(self.outcomes, options, __version__)
+        document["interrupted"] = interrupted or self.stopped_by is not None
+        document["signal"] = self.stopped_by
+        write_atomically(self.report_path, document)

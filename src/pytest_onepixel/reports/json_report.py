@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
 
-#: 2: every gate has a `status`; `notes`; gates sorted by node id.
+#: 2: every gate has a `status`; `notes`; gates sorted by node id; `interrupted`, `signal`.
 SCHEMA_VERSION = 2
 
 
@@ -35,6 +35,7 @@ def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
     """Write JSON to a temp file beside `path`, then rename: readers never see half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for everyone
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=2)
@@ -43,3 +44,9 @@ def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,83 @@
+"""`GateLedger`: every gate the session knows of, and what became of it.
+
+A report that lists only the gates that finished reads "all passed" when a gate errored before
+producing an outcome, when its pytest-xdist worker crashed, or when the run was cut short. So
+the ledger records the gates collected (YAML items, including the one item of a gate file that
+cannot be read, and tests that use the `onepixel` fixture or marker), the outcomes that arrive
+on test reports, and the failures that arrive without one; `final()` gives one entry for each,
+with a status.
+
+Under pytest-xdist the controller does not collect: it learns the YAML gates from the node ids
+each worker collected (their file names match the gate-file patterns), the others from reports
+and from what each worker sends when it finishes (`workeroutput`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..gate.outcome import GateOutcome
+
+#: The key under which an item's test reports carry its gate outcomes.
+REPORT_ATTRIBUTE = "onepixel"
+#: How many lines of a failure's text an error entry keeps.
+ERROR_LINES = 12
+
+
+@dataclass
+class GateLedger:
+    """Collected gates by node id, their outcomes, and failures without an outcome."""
+
+    expected: dict[str, str] = field(default_factory=dict)  # node id -> gate name
+    outcomes: list[GateOutcome] = field(default_factory=list)  # gates that ran (or errored)
+    failures: dict[str, str] = field(default_factory=dict)  # node id -> failure, no outcome
+
+    def expect(self, nodeid: str, name: str) -> None:
+        self.expected.setdefault(nodeid, name)
+
+    def expect_ids(self, ids: list[str], patterns: list[str]) -> None:
+        """YAML gates among node ids `FILE::NAME` whose file matches a gate-file pattern."""
+        for nodeid in ids:
+            path, _, name = nodeid.rpartition("::")
+            if path and any(fnmatch.fnmatch(path.rsplit("/", 1)[-1], p) for p in patterns):
+                self.expect(nodeid, name)
+
+    def collect(self, report: Any) -> None:
+        """A test report: its outcomes, or (failed without one) why it failed."""
+        carried = getattr(report, REPORT_ATTRIBUTE, None)
+        if carried:
+            from ..gate.outcome import GateOutcome
+
+            self.outcomes.extend(GateOutcome.from_json(o) for o in carried)
+            self.failures.pop(report.nodeid, None)
+        elif report.failed and report.nodeid not in {o.nodeid for o in self.outcomes}:
+            self.failures.setdefault(report.nodeid, failure_text(report))
+        if REPORT_ATTRIBUTE in getattr(report, "keywords", {}):
+            self.expect(report.nodeid, report.nodeid.rpartition("::")[2])
+
+    def final(self) -> list[GateOutcome]:
+        """One entry per gate: its outcomes, else an error (its test failed without one), else
+        "not run"."""
+        from ..gate.outcome import GateOutcome
+
+        finished = {outcome.nodeid for outcome in self.outcomes}
+        entries = list(self.outcomes)
+        for nodeid, name in self.expected.items():
+            if nodeid in finished:
+                continue
+            if nodeid in self.failures:
+                entries.append(GateOutcome.errored(name, self.failures[nodeid], nodeid))
+            else:
+                entries.append(GateOutcome(name=name, status="not run", nodeid=nodeid))
+        return entries
+
+
+def failure_text(report: Any) -> str:
+    """The first lines of why a report failed (a crashed worker, a setup error, ...)."""
+    text = getattr(report, "longreprtext", "") or str(getattr(report, "longrepr", ""))
+    lines = text.strip().splitlines()
+    cut = len(lines) > ERROR_LINES
+    return "\n".join(lines[:ERROR_LINES] + (["..."] if cut else [])) or "failed"
