@@ -106,7 +106,7 @@ def test_data_errors(tmp_path) -> None:
         with pytest.raises(DataError, match=message):
             load_data(source, **options)
 
-    fails(r"data file or folder not found: .*nothing.npz", tmp_path / "nothing.npz")
+    fails(r"data .*nothing.npz does not exist", tmp_path / "nothing.npz")
     np.savez(tmp_path / "keys.npz", images=X, labels=Y)
     fails(
         r"keys.npz has no array named 'x'; it holds \['images', 'labels'\].*x_key",

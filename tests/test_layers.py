@@ -18,7 +18,7 @@ PACKAGE = Path(pytest_onepixel.__file__).parent
 NAME = "pytest_onepixel"
 
 #: What each layer may import from the package (a layer always imports itself). The base
-#: modules (errors, importing) are free to all.
+#: modules (errors, importing, paths) are free to all.
 ALLOWED = {
     "base": set(),
     "engine": {"base"},
@@ -47,7 +47,7 @@ def layer_of(module: str) -> str:
     if len(parts) == 1:
         return "public"  # the package's lazy __init__
     first = parts[1]
-    return "base" if first in ("errors", "importing") else first
+    return "base" if first in ("errors", "importing", "paths") else first
 
 
 def imports_of(path: Path) -> set[str]:

@@ -215,8 +215,8 @@ def test_model_errors(files, tmp_path) -> None:
         with pytest.raises(ModelLoadError, match=message):
             load_model(source, **options)
 
-    fails(r"ONNX model file not found: .*missing.onnx", tmp_path / "missing.onnx")
-    fails(r"PyTorch model file not found", tmp_path / "missing.pt")
+    fails(r"ONNX model file .*missing.onnx does not exist", tmp_path / "missing.onnx")
+    fails(r"PyTorch model file .*missing.pt does not exist", tmp_path / "missing.pt")
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(files["onnx"].read_bytes()[:200])
     fails(r"truncated.onnx is not a readable ONNX model", truncated)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, OnePixelWarning
-from .importing import import_object, looks_like_spec
+from .importing import first_line, import_object, looks_like_spec
+from .paths import unreadable_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -71,8 +72,12 @@ def load_data(
     path = Path(source)
     if path.is_dir():
         return _from_folder(path)
-    if not path.is_file():
-        raise DataError(f"data file or folder not found: {path}. Check the path.")
+    reason = unreadable_reason(path)
+    if reason is not None:
+        raise DataError(
+            f"data {path} {reason}. Give an .npz file, a pair of .npy files, a folder of "
+            "class sub-folders, or 'package.module:function'."
+        )
     if path.suffix.lower() == ".npz":
         return _from_npz(path, x_key, y_key)
     raise DataError(
@@ -123,7 +128,9 @@ def _from_npz(path: Path, x_key: str, y_key: str) -> Dataset:
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as error:
-        raise DataError(f"{path} is not a readable .npz file ({error}).") from None
+        raise DataError(f"{path} is not a readable .npz file ({first_line(error)}).") from None
+    if not hasattr(archive, "files"):
+        raise DataError(f"{path} holds a single array (.npy content), not an .npz archive.")
     with archive:
         missing = [key for key in (x_key, y_key) if key not in archive.files]
         if missing:
@@ -131,18 +138,44 @@ def _from_npz(path: Path, x_key: str, y_key: str) -> Dataset:
                 f"{path} has no array named {missing[0]!r}; it holds {archive.files}. Name the "
                 "image and label arrays with x_key / y_key (YAML: `x_key`, `y_key`)."
             )
-        names = tuple(map(str, archive["class_names"])) if "class_names" in archive else None
-        return _checked(archive[x_key], archive[y_key], names, None, str(path))
+        arrays = {}
+        for key in (x_key, y_key, "class_names"):
+            if key not in archive.files:
+                continue
+            try:
+                arrays[key] = archive[key]
+            except ValueError:
+                raise DataError(_object_array_text(path, key)) from None
+            except Exception as error:
+                raise DataError(
+                    f"{path}: array {key!r} cannot be read ({first_line(error)})."
+                ) from None
+        names = tuple(map(str, arrays["class_names"])) if "class_names" in arrays else None
+        return _checked(arrays[x_key], arrays[y_key], names, None, str(path))
 
 
 def _load_npy(path: str | Path) -> np.ndarray:
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}. Check the path.")
+    reason = unreadable_reason(path)
+    if reason is not None:
+        raise DataError(f"data file {path} {reason}. Check the path.")
     try:
         return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise DataError(_object_array_text(path, None)) from None
+        raise DataError(f"{path} is not a readable .npy file ({first_line(error)}).") from None
     except Exception as error:
-        raise DataError(f"{path} is not a readable .npy file ({error}).") from None
+        raise DataError(f"{path} is not a readable .npy file ({first_line(error)}).") from None
+
+
+def _object_array_text(path: Path, key: str | None) -> str:
+    what = f"array {key!r} in {path}" if key else f"{path}"
+    return (
+        f"{what} holds Python objects (dtype object): they are not pixels, and unpickling them "
+        "could run code, so they are not loaded. Save the images and labels as numeric arrays "
+        "(e.g. images.astype(np.uint8))."
+    )
 
 
 def _from_folder(folder: Path) -> Dataset:
@@ -209,6 +242,17 @@ def _checked(
             f"labels in {source} must be a 1-D array of integers; found dtype {labels.dtype} "
             f"and shape {labels.shape}."
         )
+    images = np.asarray(images)
+    if images.dtype.kind not in "uif":
+        raise DataError(
+            f"images in {source} must be integer or float pixels; found dtype {images.dtype}. "
+            "Save them as a numeric array (e.g. uint8)."
+        )
+    if images.ndim not in (3, 4):
+        raise DataError(
+            f"images in {source} must have shape (N, H, W), (N, C, H, W) or (N, H, W, C); found "
+            f"shape {images.shape}."
+        )
     if len(images) != len(labels):
         raise DataError(
             f"{source} has {len(images)} images but {len(labels)} labels; there must be one "
@@ -216,4 +260,10 @@ def _checked(
         )
     if not len(labels):
         raise DataError(f"{source} holds no images.")
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        bad = np.flatnonzero(~np.isfinite(images.reshape(len(images), -1)).all(axis=1))
+        raise DataError(
+            f"images in {source} hold NaN or infinite pixel values ({len(bad)} of {len(images)} "
+            f"images, the first at position {bad[0]}). Clean or drop those images."
+        )
     return Dataset(images, labels.astype(np.int64), class_names, layout, source)

@@ -67,6 +67,12 @@ class ImageSet:
             )
         if layout not in LAYOUTS:
             raise InputError(f"layout must be one of {LAYOUTS}; found {layout!r}.")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+            raise InputError(
+                f"images hold NaN or infinite pixel values ({len(bad)} of {len(array)} images, "
+                f"the first at position {bad[0]}); clean or drop those images."
+            )
         lo, hi = _pixel_range(array, pixel_range)
         if array.dtype.kind in "ui":
             limits = np.iinfo(array.dtype)
@@ -76,7 +82,7 @@ class ImageSet:
                     f"({limits.min}..{limits.max}); adversarial values could not be stored."
                 )
         found_lo, found_hi = float(array.min()), float(array.max())
-        if found_lo < lo or found_hi > hi or not np.isfinite([found_lo, found_hi]).all():
+        if found_lo < lo or found_hi > hi:
             raise InputError(
                 f"image values must lie in pixel_range ({lo:g}, {hi:g}); found values from "
                 f"{found_lo:g} to {found_hi:g}. Pass the range your data are stored in, e.g. "

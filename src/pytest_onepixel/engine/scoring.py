@@ -26,6 +26,7 @@ class ScoreFunction:
     def __init__(self, model: ModelFn) -> None:
         self._model = model
         self.num_classes: int | None = None
+        self.answered = 0  # batches the model has scored without raising
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         try:
@@ -33,11 +34,8 @@ class ScoreFunction:
         except OnePixelError:
             raise
         except Exception as error:
-            raise ModelCallError(
-                f"the model raised {first_line(error)} on a float32 batch of shape "
-                f"{batch.shape}. Check that `layout`, the channel count and the image size are "
-                "the ones the model takes, and its preprocessing (scale, mean, std)."
-            ) from error
+            raise ModelCallError(self._call_failed_text(error, batch.shape)) from error
+        self.answered += 1
         scores = _as_array(raw)
         n = batch.shape[0]
         if scores.ndim != 2 or scores.shape[0] != n:
@@ -66,6 +64,22 @@ class ScoreFunction:
                 "Check its weights and that the inputs are in the range it expects."
             )
         return to_probabilities(scores)
+
+    def _call_failed_text(self, error: Exception, shape: tuple[int, ...]) -> str:
+        """A model that fails on its first batch most often does not take this input (layout,
+        channels, size, preprocessing); one that answered earlier batches of the same images
+        fails for another reason, and saying "layout" would mislead."""
+        raised = f"the model raised {first_line(error)} on a float32 batch of shape {shape}"
+        if self.answered:
+            return (
+                f"{raised} after answering {self.answered} earlier batch(es) of the same images, "
+                "so it does take this input: it failed on this batch (out of memory? a limit on "
+                "the batch size? a bug in forward() for some inputs?). Try a smaller max_batch."
+            )
+        return (
+            f"{raised}. Check that `layout`, the channel count and the image size are the ones "
+            "the model takes, and its preprocessing (scale, mean, std)."
+        )
 
 
 def to_probabilities(scores: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
 from ..engine.layouts import convert_layout
-from ..errors import OnePixelWarning
+from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..result import AttackResult
 from .early import EarlyVerdict
@@ -84,7 +84,36 @@ def run_gate(request: GateRequest) -> GateRun:
     images = drawn.images
     if dataset.layout and layout:
         images = convert_layout(images, dataset.layout, layout)
-    result = attack(
+    try:
+        result = _attack(request, spec, model, images, drawn, layout)
+    except InputError as error:
+        # The arrays came from the data source: say which one.
+        raise DataError(f"{dataset.source}: {error}") from None
+    notes = _notes(result)
+    outcome = GateOutcome.judged(
+        request.name,
+        spec,
+        result.records,
+        settings={**json_ready(settings), **result.settings, "full": request.full},
+        model={"description": model.description, "hash": model.content_hash},
+        data={"source": dataset.source, "hash": data_hash(images, drawn.labels)},
+        notes=notes,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+    return GateRun(result, outcome)
+
+
+def _attack(
+    request: GateRequest,
+    spec: GateSpec,
+    model: Model,
+    images: np.ndarray,
+    drawn: _Drawn,
+    layout: str | None,
+) -> AttackResult:
+    """attack() with the gate's settings and, unless `full`, its exact early verdict."""
+    settings = request.settings
+    return attack(
         model,
         images,
         drawn.labels,
@@ -103,18 +132,6 @@ def run_gate(request: GateRequest) -> GateRun:
         stop_when=None if request.full else EarlyVerdict(spec),
         allow_unstable_model=settings["allow_unstable_model"],
     )
-    notes = _notes(result)
-    outcome = GateOutcome.judged(
-        request.name,
-        spec,
-        result.records,
-        settings={**json_ready(settings), **result.settings, "full": request.full},
-        model={"description": model.description, "hash": model.content_hash},
-        data={"source": dataset.source, "hash": data_hash(images, drawn.labels)},
-        notes=notes,
-        seconds=round(time.perf_counter() - start, 3),
-    )
-    return GateRun(result, outcome)
 
 
 def _notes(result: AttackResult) -> list[str]:

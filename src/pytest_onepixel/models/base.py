@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import ModelLoadError
+from ..paths import unreadable_reason
 
 
 @runtime_checkable
@@ -68,12 +69,14 @@ def predict_in_fixed_batches(
 
 
 def existing_file(path: str | Path, what: str) -> Path:
-    """The path as a Path, or a ModelLoadError that names it and says what to do."""
+    """The path as a Path, or a ModelLoadError that names it, says what it is instead of a
+    readable file, and what to do."""
     path = Path(path)
-    if not path.is_file():
+    reason = unreadable_reason(path)
+    if reason is not None:
         raise ModelLoadError(
-            f"{what} file not found: {path}. Check the path (relative paths are taken from "
-            f"the current directory, or from the YAML file that names them)."
+            f"{what} file {path} {reason}. Check the path (relative paths are taken from the "
+            "current directory, or from the YAML file that names them)."
         )
     return path
 

@@ -34,5 +34,7 @@ class OnePixelFixture:
         try:
             return run_check(self._node, model, images, labels, indices, **options)
         except OnePixelError as error:
-            # A user mistake fails the test with its message, not a traceback into the plugin.
-            pytest.fail(str(error), pytrace=False)
+            message = str(error)
+        # A user mistake fails the test with its message, once: not a traceback into the
+        # plugin, and outside the `except` so no "during handling" chain repeats it.
+        pytest.fail(message, pytrace=False)
