@@ -124,7 +124,7 @@ def test_data_errors(tmp_path) -> None:
     fails(r"cannot read data from .*data.csv", tmp_path / "data.csv")
     fails(r"cannot import 'no_such_pkg'", "no_such_pkg:load")
     fails(r"\['y'\] missing", {"x": tmp_path / "x.npy"})
-    fails(r"data file not found: .*x.npy", {"x": tmp_path / "x.npy", "y": tmp_path / "y.npy"})
+    fails(r"data file .*x.npy does not exist", {"x": tmp_path / "x.npy", "y": tmp_path / "y.npy"})
     mixed = tmp_path / "mixed"
     for name, size in (("a", 4), ("b", 5)):
         (mixed / name).mkdir(parents=True)
