@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 from .errors import OnePixelError
 
@@ -28,9 +29,13 @@ def import_object(spec: str, what: str, error_type: type[OnePixelError]) -> obje
 
 
 def first_line(error: BaseException) -> str:
-    """'Type: first line of the message', short enough for a one-paragraph error."""
-    text = str(error).strip().splitlines()
+    """'Type: first line of the message', short enough for a one-paragraph error (terminal
+    colour codes, which some libraries put in messages, removed)."""
+    text = _ANSI.sub("", str(error)).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:300]}" if text else type(error).__name__
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def looks_like_spec(source: object) -> bool:
