@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import LinearModel
 
-from pytest_onepixel import InputError, ModelOutputError, OnePixelError, attack
+from pytest_onepixel import InputError, ModelCallError, ModelOutputError, OnePixelError, attack
 
 IMAGES = np.zeros((3, 4, 4), dtype=np.uint8)
 LABELS = np.zeros(3, dtype=int)
@@ -112,3 +112,21 @@ def test_out_of_range_preset_is_refused(options) -> None:
 
     with pytest.raises(InputError, match=f"Preset 'mine': {next(iter(options))}="):
         Preset("mine", **{"popsize": None, **options})
+
+
+def test_a_model_failing_after_earlier_answers_is_not_blamed_on_layout() -> None:
+    """The first batches went through, so the input fits: the message says so and suggests a
+    smaller max_batch instead of checking `layout`."""
+    calls = []
+
+    def flaky(batch: np.ndarray) -> np.ndarray:
+        calls.append(len(batch))
+        if len(calls) > 3:
+            raise MemoryError("cannot allocate 3 GB")
+        return np.tile([5.0, 0.0], (len(batch), 1))
+
+    with pytest.raises(ModelCallError) as failed:
+        attack(flaky, IMAGES, np.zeros(len(IMAGES), dtype=int), budget=10)
+    message = str(failed.value)
+    assert "after answering 3 earlier batch(es)" in message and "max_batch" in message
+    assert "layout" not in message
