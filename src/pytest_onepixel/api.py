@@ -55,6 +55,7 @@ def attack(
     popsize: int | None = None,
     max_batch: int = 4096,
     layout: str | None = None,
+    data_layout: str | None = None,
     pixel_range: tuple[float, float] | None = None,
     preprocess: Mapping[str, object] | None = None,
     preset: str | Preset = "default",
@@ -68,12 +69,13 @@ def attack(
     Parameters
     ----------
     model : Model, path, "package.module:factory", nn.Module or callable
-        Anything `load_model()` takes. A callable takes a float32 batch in the images' layout
+        Anything `load_model()` takes. A callable takes a float32 batch in the model's layout
         and shape (pixel values as stored, e.g. 0-255) and returns class scores of shape
         (batch, classes): logits or probabilities. A softmax is applied to rows that are not
         already probability vectors.
     images : array
-        (N, C, H, W) or (N, H, W, C) per `layout`, or (N, H, W) for one channel; uint8 or float.
+        (N, C, H, W) or (N, H, W, C) per `data_layout`, or (N, H, W) for one channel; uint8
+        or float.
     labels : sequence of int
         True class of each image.
     budget : int, default 400
@@ -91,9 +93,13 @@ def attack(
     max_batch : int, default 4096
         The most images sent to the model in one call; bounds memory.
     layout : {"NCHW", "NHWC"}, optional
-        Axis order of 4-D images (and of the batches the model receives); by default the
-        layout the model reports (ONNX), else guessed from the images' shape (a last axis of
-        1, 3 or 4 and no such axis 1 means NHWC), else NCHW.
+        The model's input layout: by default the one the model reports (ONNX reads it from the
+        graph; PyTorch models take NCHW), else the images' own. Batches are transposed to it;
+        3-D (N, H, W) images gain a channel axis for a model that names its layout.
+    data_layout : {"NCHW", "NHWC"}, optional
+        The images' own layout: by default guessed from their shape (a last axis of 1, 3 or 4
+        and no such axis 1 means NHWC, the opposite NCHW), and when the shape cannot tell, the
+        model's layout. Records and adversarial images stay in it.
     pixel_range : (low, high), optional
         Range of pixel values; (0, 255) for integer dtypes and (0, 1) for floats by default.
     preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
@@ -126,7 +132,7 @@ def attack(
     """
     _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
     search = _search_settings(budget, pixels, popsize, preset, seed)
-    problem = _prepare(model, images, layout, pixel_range, preprocess, pixels)
+    problem = _prepare(model, images, (layout, data_layout), pixel_range, preprocess, pixels)
     n = len(problem.images.images)
     labels = _integer_vector("labels", labels, n)
     indices = _indices(indices, n)
@@ -160,47 +166,48 @@ def attack(
         "preset": search.preset.name,
         "seed": seed,
         "targeted": targets is not None,
-        "layout": problem.layout,
+        "layout": problem.images.model_layout,
+        "data_layout": problem.images.layout,
         "pixel_range": list(problem.images.pixel_range),
         "max_batch": max_batch,
         "model_check": model_check.to_json(),
     }
     ordered = tuple(records[i] for i in range(n))
-    return AttackResult(ordered, settings, problem.images.images, problem.layout)
+    return AttackResult(ordered, settings, problem.images.images, problem.images.layout)
 
 
 @dataclass(frozen=True)
 class _Problem:
-    """The model (with its preprocessing) and the validated images, in one layout."""
+    """The model (with its preprocessing) and the validated images."""
 
     model: Model
     images: ImageSet
-    layout: str
 
 
 def _prepare(
     model: object,
     images: object,
-    layout: str | None,
+    layouts: tuple[str | None, str | None],
     pixel_range: tuple[float, float] | None,
     preprocess: Mapping[str, object] | None,
     pixels: int,
 ) -> _Problem:
-    """Load the model, settle the layout, validate the images against the model."""
+    """Load the model, settle both layouts, validate the images against the model."""
     resolved = load_model(model)
-    layout = layout or resolved.layout or guess_layout(np.shape(images))
+    model_layout = layouts[0] or resolved.layout
+    data_layout = layouts[1] or guess_layout(np.shape(images), prefer=model_layout)
     if preprocess:
-        resolved = PreprocessedModel(resolved, preprocess, layout)
-    image_set = ImageSet.from_user(images, layout, pixel_range)
+        resolved = PreprocessedModel(resolved, preprocess, model_layout or data_layout)
+    image_set = ImageSet.from_user(images, data_layout, pixel_range, model_layout)
     check_fits = getattr(resolved, "check_fits", None)
     if check_fits is not None:
-        check_fits(image_set.images.shape[1:], layout)
+        check_fits(image_set.model_images.shape[1:], image_set.model_layout)
     if pixels > image_set.height * image_set.width:
         raise InputError(
             f"pixels must be at most the {image_set.height * image_set.width} pixels of an "
             f"image; found {pixels}."
         )
-    return _Problem(resolved, image_set, layout)
+    return _Problem(resolved, image_set)
 
 
 def _search_settings(

@@ -23,7 +23,7 @@ class BatchEvaluator:
         self.score = score
         self.max_batch = max_batch
         self.images_scored = 0
-        self._buffer = np.empty((0, *images.images.shape[1:]), dtype=np.float32)
+        self._buffer = np.empty((0, *images.model_images.shape[1:]), dtype=np.float32)
 
     def probabilities(self, owners: np.ndarray, changes: PixelChanges | None = None) -> np.ndarray:
         """Class probabilities (m, classes) of images `owners`, each with its change applied."""

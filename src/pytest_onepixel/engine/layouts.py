@@ -11,12 +11,17 @@ from typing import Any
 LAYOUTS = ("NCHW", "NHWC")
 
 
-def guess_layout(shape: tuple[int, ...]) -> str:
-    """NHWC when a 4-D batch has a channel-sized last axis (1, 3 or 4) and not a channel-sized
-    axis 1; NCHW otherwise (and for 3-D batches, where it does not matter)."""
-    if len(shape) == 4 and shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4):
-        return "NHWC"
-    return "NCHW"
+def guess_layout(shape: tuple[int, ...], prefer: str | None = None) -> str:
+    """The layout of a batch of this shape: NHWC when a 4-D batch has a channel-sized last axis
+    (1, 3 or 4) and not a channel-sized axis 1, NCHW for the opposite; when the shape cannot
+    tell (both or neither, or 3-D where it does not matter), `prefer`, else NCHW."""
+    if len(shape) == 4:
+        first, last = shape[1] in (1, 3, 4), shape[3] in (1, 3, 4)
+        if last and not first:
+            return "NHWC"
+        if first and not last:
+            return "NCHW"
+    return prefer or "NCHW"
 
 
 def channel_last_view(array: Any, layout: str) -> Any:

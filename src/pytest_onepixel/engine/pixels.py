@@ -9,12 +9,12 @@ a reusable float32 batch for the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
-from .layouts import LAYOUTS, channel_last_view
+from .layouts import LAYOUTS, channel_last_view, convert_layout
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,31 @@ class PixelChanges:
 
 @dataclass(frozen=True)
 class ImageSet:
-    """Validated images plus a channel-last view used for pixel writes in either layout."""
+    """Validated images in their own layout, and a float32 copy in the model's input layout.
+
+    Pixel changes are (row, col, values): the same in any layout. The search writes them into
+    batches laid out for the model (`model_images`, transposed once up front), while records and
+    adversarial images stay in the data's own layout (`images`, `layout`).
+    """
 
     images: np.ndarray
     layout: str
     pixel_range: tuple[float, float]
+    model_layout: str
+    model_images: np.ndarray = field(repr=False, compare=False)
 
     @classmethod
     def from_user(
-        cls, images: object, layout: str, pixel_range: tuple[float, float] | None
+        cls,
+        images: object,
+        layout: str,
+        pixel_range: tuple[float, float] | None,
+        model_layout: str | None = None,
     ) -> ImageSet:
-        """Check the images the way a user will want them checked: rank, dtype, layout, range."""
+        """Check the images the way a user will want them checked: rank, dtype, layout, range.
+
+        `layout` is the images' own axis order; `model_layout` the one the model takes (None:
+        the same). 3-D (N, H, W) images gain a channel axis for a model that names a layout."""
         array = np.asarray(images)
         if array.ndim not in (3, 4):
             raise InputError(
@@ -65,8 +79,9 @@ class ImageSet:
                 f"images must hold integer or float pixels; found dtype {array.dtype}. "
                 "Convert them with images.astype(np.uint8) or images.astype(np.float32)."
             )
-        if layout not in LAYOUTS:
-            raise InputError(f"layout must be one of {LAYOUTS}; found {layout!r}.")
+        for name, value in (("data layout", layout), ("model layout", model_layout or layout)):
+            if value not in LAYOUTS:
+                raise InputError(f"{name} must be one of {LAYOUTS}; found {value!r}.")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
             raise InputError(
@@ -88,7 +103,8 @@ class ImageSet:
                 f"{found_lo:g} to {found_hi:g}. Pass the range your data are stored in, e.g. "
                 "pixel_range=(0, 255) for 8-bit images kept as floats."
             )
-        return cls(array, layout, (lo, hi))
+        for_model = _for_model(array, layout, model_layout)
+        return cls(array, layout, (lo, hi), model_layout or layout, for_model)
 
     @property
     def channel_last(self) -> np.ndarray:
@@ -136,14 +152,26 @@ class ImageSet:
         """
         m = len(owners)
         batch = out[:m]
-        batch[...] = self.images[owners]
+        batch[...] = self.model_images[owners]
         if changes is not None:
             k = changes.rows.shape[1]
-            view = channel_last_view(batch, self.layout)
+            view = channel_last_view(batch, self.model_layout)
             view[np.repeat(np.arange(m), k), changes.rows.ravel(), changes.cols.ravel()] = (
                 changes.values.reshape(m * k, -1)
             )
         return batch
+
+
+def _for_model(images: np.ndarray, layout: str, model_layout: str | None) -> np.ndarray:
+    """The images as float32 in the model's layout: transposed if 4-D in the other layout; a
+    channel axis added to 3-D images for a model that names its layout (one that says NCHW
+    takes (N, 1, H, W))."""
+    array = images.astype(np.float32)
+    if model_layout is None:
+        return array
+    if array.ndim == 3:
+        return array[:, None] if model_layout == "NCHW" else array[..., None]
+    return np.ascontiguousarray(convert_layout(array, layout, model_layout))
 
 
 def _pixel_range(array: np.ndarray, pixel_range: tuple[float, float] | None) -> tuple[float, float]:

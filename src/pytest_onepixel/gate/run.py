@@ -19,7 +19,6 @@ import numpy as np
 
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
-from ..engine.layouts import convert_layout
 from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..result import AttackResult
@@ -78,14 +77,12 @@ def run_gate(request: GateRequest) -> GateRun:
     options = {key: settings[key] for key in MODEL_OPTIONS}
     model = request.load_model(request.model, options)
     dataset, drawn = _held_out(request)
-    # `layout` is the model's input layout; data that fix their own (image folders load as
-    # NHWC) are transposed to it.
-    layout = settings["layout"] or model.layout or dataset.layout
+    # `layout` is the model's input layout, `data_layout` the images' (image folders fix their
+    # own, NHWC); attack() transposes batches from one to the other.
+    data_layout = settings["data_layout"] or dataset.layout
     images = drawn.images
-    if dataset.layout and layout:
-        images = convert_layout(images, dataset.layout, layout)
     try:
-        result = _attack(request, spec, model, images, drawn, layout)
+        result = _attack(request, spec, model, images, drawn, data_layout)
     except InputError as error:
         # The arrays came from the data source: say which one.
         raise DataError(f"{dataset.source}: {error}") from None
@@ -109,7 +106,7 @@ def _attack(
     model: Model,
     images: np.ndarray,
     drawn: _Drawn,
-    layout: str | None,
+    data_layout: str | None,
 ) -> AttackResult:
     """attack() with the gate's settings and, unless `full`, its exact early verdict."""
     settings = request.settings
@@ -123,7 +120,8 @@ def _attack(
         seed=settings["seed"],
         popsize=settings["popsize"],
         max_batch=settings["max_batch"],
-        layout=layout,
+        layout=settings["layout"],
+        data_layout=data_layout,
         pixel_range=settings["pixel_range"],
         preprocess=settings["preprocess"],
         preset=settings["preset"],

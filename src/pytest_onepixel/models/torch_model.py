@@ -24,9 +24,10 @@ TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".ts", ".jit")
 
 
 class TorchModel:
-    """An nn.Module (or TorchScript / exported module) queried without autograd."""
+    """An nn.Module (or TorchScript / exported module) queried without autograd. It takes NCHW
+    batches, PyTorch's convention (`layout: NHWC` says otherwise for a model that permutes)."""
 
-    layout = None
+    layout = "NCHW"
     num_classes = None
 
     def __init__(
