@@ -32,7 +32,7 @@ def test_nhwc_images_attack_an_nchw_model_with_the_same_records(nchw_and_nhwc, k
     assert channel_last.settings["data_layout"] == "NHWC"
     assert channel_last.settings["layout"] == "NCHW"
     assert channel_last.records == reference.records
-    indices, adversarial = channel_last.adversarial_images()
+    _, adversarial = channel_last.adversarial_images()
     assert adversarial.shape[1:] == nhwc.shape[1:]  # in the data's own layout
 
 
