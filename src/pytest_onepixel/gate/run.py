@@ -30,7 +30,15 @@ ModelLoader = Callable[[object, Mapping[str, Any]], Model]
 Progress = Callable[[AttackProgress], None]
 
 #: The settings that say how to load a model (the loader's `options`).
-MODEL_OPTIONS = ("weights", "trust_pickle", "input_name", "output_name", "threads", "device")
+MODEL_OPTIONS = (
+    "weights",
+    "trust_pickle",
+    "input_name",
+    "output_name",
+    "output",
+    "threads",
+    "device",
+)
 ARRAYS_SOURCE = "arrays passed to onepixel.check()"
 #: Rejected successes above this share of the attacked images earn a warning and a note.
 REJECTED_FRACTION = 0.01

@@ -25,6 +25,7 @@ def load_model(
     trust_pickle: bool = False,
     input_name: str | None = None,
     output_name: str | None = None,
+    output: str | int | None = None,
     threads: int | None = None,
     providers: Sequence[str] | None = None,
     device: str = "cpu",
@@ -33,10 +34,14 @@ def load_model(
     ``"package.module:factory"`` string (plus `weights`, a state_dict file), an nn.Module, an
     existing Model, or any callable mapping a float32 batch to class scores.
 
-    `layout` overrides the layout the model reports (ONNX detects it from the input shape).
-    Preprocessing belongs to the attack, which knows the images' layout:
-    `attack(..., preprocess={scale, mean, std})`.
+    `layout` overrides the layout the model reports (ONNX detects it from the input shape;
+    PyTorch models take NCHW). `output` picks the class scores among a PyTorch model's outputs
+    (a dict key or tuple index; default: `logits`, else the only tensor) or names an ONNX output
+    (as `output_name` does). Preprocessing belongs to the attack, which knows the images'
+    layout: `attack(..., preprocess={scale, mean, std})`.
     """
+    if isinstance(output, str) and output_name is None:
+        output_name = output
     model = _adapter(
         source,
         weights=weights,
@@ -49,6 +54,8 @@ def load_model(
     )
     if layout is not None:
         model.layout = layout
+    if output is not None and hasattr(model, "output"):
+        model.output = output
     return model
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import ModelLoadError
 from ..importing import first_line, import_object
 from .base import existing_file, file_hash, predict_in_fixed_batches
+from .outputs import select_scores
 
 TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".ts", ".jit")
 
@@ -39,6 +40,7 @@ class TorchModel:
         device: str = "cpu",
         threads: int | None = None,
         batch_size: int | None = None,
+        output: str | int | None = None,
     ) -> None:
         torch = torch_module()
         if threads:
@@ -55,6 +57,7 @@ class TorchModel:
         self.description = description
         self.content_hash = content_hash
         self.batch_size = batch_size
+        self.output = output
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if self.batch_size is not None:
@@ -65,10 +68,8 @@ class TorchModel:
         torch = self._torch
         with torch.inference_mode():
             inputs = torch.from_numpy(np.ascontiguousarray(batch)).to(self._device)
-            output = self._module(inputs)
-            if isinstance(output, (tuple, list)):
-                output = output[0]
-            return output.float().cpu().numpy()
+            scores = select_scores(self._module(inputs), self.output)
+            return scores.float().cpu().numpy()
 
 
 def torch_module():

@@ -19,7 +19,7 @@ def pytest_onepixel_load_model(source: object, options: Mapping[str, Any]) -> An
     the next implementation. The built-in adapters (ONNX, PyTorch, callables) run last.
 
     `options` holds the gate's loading settings: weights, trust_pickle, input_name,
-    output_name, threads, device. The returned object needs `predict(batch) -> scores` (a
+    output_name, output, threads, device. The returned object needs `predict(batch) -> scores` (a
     float32 batch in, one row of logits or probabilities per image out) and the attributes
     `layout` ("NCHW", "NHWC" or None), `num_classes` (int or None), `description` and
     `content_hash` (str; reports and caches use it to tell models apart).

@@ -72,6 +72,7 @@ SETTINGS: dict[str, Setting] = {
     "stratified": Setting(v.boolean, False, "sample every class in proportion"),
     "input_name": Setting(v.text, None, "ONNX input to feed (when there are several)"),
     "output_name": Setting(v.text, None, "ONNX output to read"),
+    "output": Setting(v.output_key, None, "which output holds the class scores: a name or index"),
     "trust_pickle": Setting(v.boolean, False, "allow loading a whole pickled PyTorch module"),
     "allow_unstable_model": Setting(
         v.boolean, False, "attack a model whose scores change with the batch or between calls"

@@ -115,6 +115,14 @@ def names(value: object) -> list[str]:
     return list(value)
 
 
+def output_key(value: object) -> str | int:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return int(value)
+    raise ValueError("an output's name (such as logits) or index (such as 0)")
+
+
 def tolerance(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")
