@@ -82,9 +82,11 @@ def existing_file(path: str | Path, what: str) -> Path:
 
 
 def file_hash(*paths: Path) -> str:
-    """sha256 over the files' bytes: the identity of a model for caching and reports."""
+    """sha256 over the files' names and bytes: the identity of a model for caching and
+    reports."""
     digest = hashlib.sha256()
     for path in paths:
+        digest.update(path.name.encode() + b"\0")
         with path.open("rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
                 digest.update(block)

@@ -178,11 +178,15 @@ def load_factory(
 
 
 def module_hash(module: object) -> str:
-    """sha256 over an in-memory module's class name and state_dict tensors."""
+    """sha256 over an in-memory module's class name, parameters and buffers (all of them:
+    state_dict leaves out non-persistent buffers, which can change the output too)."""
+    torch = torch_module()
     digest = hashlib.sha256(type(module).__qualname__.encode())
-    for name, tensor in module.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    named = [*module.named_parameters(), *module.named_buffers()]
+    for name, tensor in sorted(named, key=lambda pair: pair[0]):
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{flat.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
