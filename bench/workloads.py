@@ -121,7 +121,7 @@ def train(
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         seconds = time.perf_counter() - start
         print(f"  epoch {epoch + 1}/{settings.epochs}: loss {total / len(xs):.4f} ({seconds:.0f} s)")
     return model.eval()

@@ -89,7 +89,9 @@ def test_queries_are_exact_and_never_exceed_the_budget(problem: Problem) -> None
     # confirmation per attacked image.
     n = len(problem.images)
     probe = result.settings["model_check"]["images_scored"]
-    assert problem.model.images_seen == probe + n + result.queries_used + result.attacked
+    timing = result.settings["batch_choice"]["images_scored"]
+    expected = probe + n + timing + result.queries_used + result.attacked
+    assert problem.model.images_seen == expected
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,32 +15,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import SearchBackend, search_backend
+from .driver import AttackProgress, SearchDriver, StopRule
+from .engine.batch_size import BatchChoice, choose_batch_size
 from .engine.batches import BatchEvaluator
 from .engine.consistency import ConsistencyReport, check_consistency
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
 from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
-from .engine.schedule import WaveSchedule
 from .engine.scoring import ScoreFunction
-from .engine.search import Job, SearchOutcome, SearchPool, SearchSettings
+from .engine.search import Job, SearchSettings
 from .errors import InputError, OnePixelWarning, UnstableModelError
 from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
 
-
-@dataclass(frozen=True)
-class AttackProgress:
-    """Where a running attack stands: images finished of those attacked, successes found so far
-    (before confirmation) and images the model has scored, clean pass included."""
-
-    finished: int
-    attacked: int
-    successes: int
-    images_scored: int
-
-
-StopRule = Callable[[list[ImageRecord], int, float], bool]
+__all__ = ["AttackProgress", "attack"]
+#: Batch size of the consistency probe, the clean pass and confirmations (real model): small
+#: enough for any model's memory; the search's batch size is measured (engine/batch_size.py).
+CHECK_BATCH = 32
 
 
 def attack(
@@ -53,7 +46,7 @@ def attack(
     targets: Sequence[int] | np.ndarray | int | None = None,
     seed: int = 0,
     popsize: int | None = None,
-    max_batch: int = 4096,
+    max_batch: int | None = None,
     layout: str | None = None,
     data_layout: str | None = None,
     pixel_range: tuple[float, float] | None = None,
@@ -63,6 +56,7 @@ def attack(
     progress: Callable[[AttackProgress], None] | None = None,
     stop_when: StopRule | None = None,
     allow_unstable_model: bool = False,
+    backend: str = "auto",
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -90,8 +84,10 @@ def attack(
     popsize : int, optional
         DE population size (>= 4); default from the preset, or `default_popsize(budget)`. A
         budget below twice the population runs no DE generation (a `OnePixelWarning` says so).
-    max_batch : int, default 4096
-        The most images sent to the model in one call; bounds memory.
+    max_batch : int, optional
+        The most images sent to the model in one call. The search's batch size is measured
+        (engine/batch_size.py: the fastest of 16, 32, ... within a memory budget) and capped by
+        this (default cap 4096); records do not depend on it.
     layout : {"NCHW", "NHWC"}, optional
         The model's input layout: by default the one the model reports (ONNX reads it from the
         graph; PyTorch models take NCHW), else the images' own. Batches are transposed to it;
@@ -129,8 +125,15 @@ def attack(
         whose scores differ (BatchNorm or dropout in training mode, noise) raises
         `UnstableModelError`. With True it is attacked anyway, without `stop_when` (no early
         stop), and `settings["model_check"]` reports the instability.
+    backend : {"auto", "torch", "onnxruntime"}, default "auto"
+        What runs the search of a PyTorch model: "auto" uses its ONNX Runtime twin (exported
+        in memory) when onnxruntime is installed and the twin agrees with the model on the
+        clean pass (backends.py), else PyTorch; successes are always confirmed on the model
+        itself. Other models run as they are.
     """
-    _check_positive(budget=budget, pixels=pixels, max_batch=max_batch)
+    _check_positive(budget=budget, pixels=pixels)
+    if max_batch is not None:
+        _check_positive(max_batch=max_batch)
     search = _search_settings(budget, pixels, popsize, preset, seed)
     problem = _prepare(model, images, (layout, data_layout), pixel_range, preprocess, pixels)
     n = len(problem.images.images)
@@ -138,18 +141,24 @@ def attack(
     indices = _indices(indices, n)
     targets = None if targets is None else _integer_vector("targets", targets, n)
 
-    evaluator = BatchEvaluator(problem.images, ScoreFunction(problem.model.predict), max_batch)
-    model_check = check_consistency(evaluator)
+    score = ScoreFunction(problem.model.predict)
+    confirm = BatchEvaluator(problem.images, score, min(max_batch or CHECK_BATCH, CHECK_BATCH))
+    model_check = check_consistency(confirm)
     if not model_check.stable:
         if not allow_unstable_model:
             raise UnstableModelError(unstable_text(problem.model.description, model_check))
         stop_when = None  # an early verdict would rest on scores that change between calls
-    correct, attacked = _clean_pass(evaluator, labels, targets)
+    clean = confirm.probabilities(np.arange(n))
+    correct, attacked = _attacked_set(clean, labels, targets, score.num_classes)
     jobs = [
         Job(int(i), int(indices[i]), int(labels[i]), _target(targets, i))
         for i in np.flatnonzero(attacked)
     ]
-    records = _Drive(evaluator, jobs, search, float(correct.mean()), stop_when).run(progress)
+    accuracy = float(correct.mean())
+    context = _SearchContext(problem, score, confirm, clean, accuracy, model_check.stable)
+    records, chosen, batch = _search(
+        context, jobs, search, (backend, max_batch), stop_when, progress
+    )
     for i in set(range(n)) - set(records):
         records[i] = ImageRecord.unattacked(
             int(indices[i]),
@@ -169,11 +178,50 @@ def attack(
         "layout": problem.images.model_layout,
         "data_layout": problem.images.layout,
         "pixel_range": list(problem.images.pixel_range),
-        "max_batch": max_batch,
+        "max_batch": batch.size,
+        "batch_choice": batch.to_json(),
+        "backend": chosen.name,
+        "twin": chosen.report,
         "model_check": model_check.to_json(),
     }
     ordered = tuple(records[i] for i in range(n))
     return AttackResult(ordered, settings, problem.images.images, problem.images.layout)
+
+
+@dataclass(frozen=True)
+class _SearchContext:
+    """What the search needs from the checks before it: the model and images, the real model's
+    scorer and evaluator (for confirmations), its clean-pass probabilities, clean accuracy."""
+
+    problem: _Problem
+    score: ScoreFunction
+    confirm: BatchEvaluator
+    clean: np.ndarray
+    accuracy: float
+    stable: bool
+
+
+def _search(
+    context: _SearchContext,
+    jobs: list[Job],
+    search: SearchSettings,
+    choices: tuple[str, int | None],
+    stop_when: StopRule | None,
+    progress: Callable[[AttackProgress], None] | None,
+) -> tuple[dict[int, ImageRecord], SearchBackend, BatchChoice]:
+    """Pick what runs the search (the model or its verified twin) and its batch size by
+    measurement, then search the attacked set and confirm on the real model."""
+    backend, max_batch = choices
+    problem = context.problem
+    images = problem.images.model_images
+    chosen = search_backend(problem.model, backend, images, context.clean, context.stable)
+    batch = choose_batch_size(chosen.model.predict, images, max_batch)
+    searcher = context.score
+    if chosen.model is not problem.model:
+        searcher = ScoreFunction(chosen.model.predict)
+    evaluators = (BatchEvaluator(problem.images, searcher, batch.size), context.confirm)
+    driver = SearchDriver(evaluators, jobs, search, context.accuracy, stop_when)
+    return driver.run(progress), chosen, batch
 
 
 @dataclass(frozen=True)
@@ -258,103 +306,18 @@ def unstable_text(description: str, check: ConsistencyReport) -> str:
     )
 
 
-def _clean_pass(
-    evaluator: BatchEvaluator, labels: np.ndarray, targets: np.ndarray | None
+def _attacked_set(
+    clean: np.ndarray, labels: np.ndarray, targets: np.ndarray | None, num_classes: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(correct, attacked) masks: the attacked set is the correctly classified images (and,
-    targeted, not already predicted as their target)."""
-    clean = evaluator.probabilities(np.arange(len(labels))).argmax(axis=1)
-    num_classes = evaluator.score.num_classes
-    _check_classes("labels", labels, num_classes)
+    """(correct, attacked) masks from the clean pass's probabilities: the attacked set is the
+    correctly classified images (and, targeted, not already predicted as their target)."""
+    predicted = clean.argmax(axis=1)
+    _check_classes("labels", labels, num_classes or clean.shape[1])
     if targets is not None:
-        _check_classes("targets", targets, num_classes)
-    correct = clean == labels
-    attacked = correct if targets is None else correct & (clean != targets)
+        _check_classes("targets", targets, num_classes or clean.shape[1])
+    correct = predicted == labels
+    attacked = correct if targets is None else correct & (predicted != targets)
     return correct, attacked
-
-
-class _Drive:
-    """Runs the search over the attacked set on the wave schedule: adds admitted images to the
-    pool, confirms each finished image, and asks `stop_when` at every new finished prefix."""
-
-    def __init__(
-        self,
-        evaluator: BatchEvaluator,
-        jobs: list[Job],
-        search: SearchSettings,
-        accuracy: float,
-        stop_when: StopRule | None,
-    ) -> None:
-        self._evaluator = evaluator
-        self._jobs = jobs
-        self._order = {job.position: order for order, job in enumerate(jobs)}
-        self._schedule = WaveSchedule(len(jobs), search.popsize, early=stop_when is not None)
-        self._pool = SearchPool(evaluator, search)
-        self._accuracy = accuracy
-        self._stop_when = stop_when
-        self._records: dict[int, ImageRecord] = {}  # by image position
-        self._prefix: list[ImageRecord] = []  # records of the finished waves, in sample order
-        self._waves_seen = 0  # waves whose records are in _prefix
-
-    def run(self, progress: Callable[[AttackProgress], None] | None) -> dict[int, ImageRecord]:
-        self._add(self._schedule.admit())
-        found = 0
-        for outcomes in self._pool:
-            confirmed = _confirmed_records(self._evaluator, outcomes)
-            self._records.update(confirmed)
-            found += sum(outcome.found for outcome in outcomes)
-            for outcome in outcomes:
-                order = self._order[outcome.job.position]
-                self._add(self._schedule.finish(order, self._decide))
-            if progress is not None:
-                scored = self._evaluator.images_scored
-                progress(AttackProgress(len(self._records), len(self._jobs), found, scored))
-        return self._records
-
-    def _add(self, orders: list[int]) -> None:
-        self._pool.add([self._jobs[order] for order in orders])
-
-    def _decide(self, prefix_waves: int) -> bool:
-        """The stop rule on the records of the first `prefix_waves` waves (all finished)."""
-        for wave in self._schedule.waves[self._waves_seen : prefix_waves]:
-            self._prefix += [self._records[self._jobs[order].position] for order in wave]
-        self._waves_seen = prefix_waves
-        if self._stop_when is None:
-            return False
-        return self._stop_when(self._prefix, len(self._jobs), self._accuracy)
-
-
-def _confirmed_records(
-    evaluator: BatchEvaluator, outcomes: list[SearchOutcome]
-) -> dict[int, ImageRecord]:
-    """Re-query each final adversarial image: success must hold on the stored, realized image."""
-    if not outcomes:
-        return {}
-    images = evaluator.images
-    changes = images.realize(np.stack([o.candidate for o in outcomes]))
-    owners = np.array([o.job.position for o in outcomes], dtype=np.intp)
-    probabilities = evaluator.probabilities(owners, changes)
-    records = {}
-    for row, outcome in enumerate(outcomes):
-        job = outcome.job
-        predicted = int(probabilities[row].argmax())
-        fooled = predicted == job.target if job.target is not None else predicted != job.label
-        success = outcome.found and fooled
-        records[job.position] = ImageRecord(
-            index=job.index,
-            label=job.label,
-            clean_correct=True,
-            attacked=True,
-            success=success,
-            queries=outcome.queries,
-            first_success_query=outcome.first_success_query if success else None,
-            pixels=changes.pixels_of(row),
-            adversarial_label=predicted,
-            adversarial_confidence=float(probabilities[row, predicted]),
-            target=job.target,
-            rejected=outcome.found and not fooled,
-        )
-    return records
 
 
 def _check_positive(**values: object) -> None:

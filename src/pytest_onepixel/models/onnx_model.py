@@ -8,6 +8,7 @@ automatically when there is one, by name otherwise), whether the batch axis is d
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,16 +32,20 @@ class OnnxModel:
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         device: str = "cpu",
+        graph: bytes | None = None,
     ) -> None:
+        """`path` names the model (and is read unless `graph`, the serialized model itself,
+        is given: an in-memory export such as a PyTorch model's twin)."""
         ort = _onnxruntime()
-        self.path = existing_file(path, "ONNX model")
-        providers = list(providers or _providers_for(device, ort.get_available_providers()))
+        self.path = Path(path) if graph is not None else existing_file(path, "ONNX model")
+        self.providers = list(providers or _providers_for(device, ort.get_available_providers()))
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
+        source = graph if graph is not None else str(self.path)
         try:
-            self._session = ort.InferenceSession(str(self.path), options, providers=providers)
+            self._session = ort.InferenceSession(source, options, providers=self.providers)
         except Exception as error:
             detail = str(error).strip().splitlines()[0][:300]
             raise ModelLoadError(
@@ -69,7 +74,11 @@ class OnnxModel:
             f"ONNX {self.path.name} (input {self._input} {_shape_text(graph_input.shape)}, "
             f"output {self._output})"
         )
-        self.content_hash = file_hash(self.path, *external_data_files(self.path))
+        self.content_hash = (
+            hashlib.sha256(graph).hexdigest()
+            if graph is not None
+            else file_hash(self.path, *external_data_files(self.path))
+        )
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if batch.ndim == 3 and len(self.input_shape) == 4:

@@ -27,6 +27,7 @@ class PreprocessedModel:
                 f"preprocess accepts the keys {list(PREPROCESS_KEYS)}; found unknown {unknown}."
             )
         self.inner = inner
+        self.preprocess = dict(preprocess)
         scale = preprocess.get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise ModelLoadError(f"preprocess scale must be a positive number; found {scale!r}.")
@@ -59,6 +60,10 @@ class PreprocessedModel:
         shape = [1] * batch.ndim
         shape[axis] = -1
         return vector.reshape(shape)
+
+    def around(self, inner: Model) -> PreprocessedModel:
+        """The same preprocessing in front of another model (e.g. the inner model's twin)."""
+        return PreprocessedModel(inner, self.preprocess, self.layout)
 
     def check_fits(self, image_shape: tuple[int, ...], layout: str) -> None:
         check = getattr(self.inner, "check_fits", None)

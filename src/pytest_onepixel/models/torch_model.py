@@ -51,9 +51,10 @@ class TorchModel:
                 "use device 'cpu' or run where a GPU is visible."
             )
         self._torch = torch
-        self._device = torch.device(device)
+        self.device = torch.device(device)
+        self.threads = threads
         _eval_mode(module)
-        self._module = module.to(self._device) if hasattr(module, "to") else module
+        self.module = module.to(self.device) if hasattr(module, "to") else module
         self.description = description
         self.content_hash = content_hash
         self.batch_size = batch_size
@@ -67,8 +68,10 @@ class TorchModel:
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
-            inputs = torch.from_numpy(np.ascontiguousarray(batch)).to(self._device)
-            scores = select_scores(self._module(inputs), self.output)
+            inputs = torch.from_numpy(np.ascontiguousarray(batch))
+            if self.device.type == "cuda":  # pinned pages copy to the GPU asynchronously
+                inputs = inputs.pin_memory().to(self.device, non_blocking=True)
+            scores = select_scores(self.module(inputs), self.output)
             return scores.float().cpu().numpy()
 
 

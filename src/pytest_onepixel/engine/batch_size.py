@@ -1,0 +1,109 @@
+"""The batch size by measurement: the fastest a model runs, within a memory budget.
+
+A fixed batch costs both memory and speed: a 224x224 ResNet-18 in batches of 4096 images needs
+gigabytes of activations, while a small CNN runs several times faster in batches of a few dozen
+than of thousands on a CPU. So before the search, copies of the sample's images are scored in
+batches of growing size (16, 32, 64, ... up to the cap); each size is timed (best of two calls)
+and the peak memory it added is read. The ladder stops when a size is clearly slower than the
+best so far, when one call takes long enough that timing further sizes would cost more than it
+saves, or when the next size would pass the memory budget (extrapolated from what the last one
+added). The smallest size within 5% of the best throughput wins: as fast, less memory, and
+finer-grained early stops.
+
+Records do not depend on the size chosen for a model that scores each image independently of
+its batch (the consistency check); the size used is in the report (`settings.max_batch`), and
+setting `max_batch` caps the choice.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Sizes tried, in order (capped by max_batch, which is always tried when smaller).
+LADDER = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+#: Default cap when max_batch is not set.
+DEFAULT_CAP = 4096
+#: What one batch may add to the process's peak memory: inputs plus activations.
+MEMORY_BUDGET = 512 * 2**20
+#: Stop climbing once one call takes this long (the remaining sizes cannot pay for themselves).
+SLOW_CALL = 1.0
+#: A size within this share of the best throughput counts as as fast.
+AS_FAST = 0.95
+
+
+@dataclass(frozen=True)
+class BatchChoice:
+    """The chosen size and what was measured to choose it."""
+
+    size: int
+    throughput: dict[int, float]  # images/s by batch size
+    peak_growth: dict[int, int]  # bytes the process's peak grew by, by batch size
+    images_scored: int
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "size": self.size,
+            "throughput": {str(k): round(v, 1) for k, v in self.throughput.items()},
+            "peak_growth_mb": {str(k): round(v / 2**20, 1) for k, v in self.peak_growth.items()},
+            "images_scored": self.images_scored,
+            "reason": self.reason,
+        }
+
+
+def choose_batch_size(
+    predict: Callable[[np.ndarray], object], images: np.ndarray, cap: int | None
+) -> BatchChoice:
+    """Time `predict` on tiles of `images` (float32, the model's input layout) at growing batch
+    sizes up to `cap` (DEFAULT_CAP when None); see the module docstring for the rule."""
+    limit = cap or DEFAULT_CAP
+    sizes = sorted({size for size in LADDER if size < limit} | {limit})
+    per_image_bytes = images[0].nbytes
+    throughput: dict[int, float] = {}
+    growth: dict[int, int] = {}
+    scored, reason = 0, f"every size up to {limit} timed"
+    for size in sizes:
+        if size * per_image_bytes > MEMORY_BUDGET or _projected(growth, size) > MEMORY_BUDGET:
+            reason = f"{size} would pass the memory budget of {MEMORY_BUDGET // 2**20} MB"
+            break
+        batch = np.resize(images, (size, *images.shape[1:]))
+        before = _peak_bytes()
+        seconds = min(_timed(predict, batch) for _ in range(2))
+        growth[size] = max(_peak_bytes() - before, 0)
+        throughput[size] = size / seconds
+        scored += 2 * size
+        best = max(throughput.values())
+        if throughput[size] < 0.8 * best and size > min(throughput):
+            reason = f"{size} ran clearly slower than the best"
+            break
+        if seconds > SLOW_CALL:
+            reason = f"a batch of {size} took {seconds:.1f} s"
+            break
+    best = max(throughput.values())
+    chosen = min(size for size, rate in throughput.items() if rate >= AS_FAST * best)
+    return BatchChoice(chosen, throughput, growth, scored, reason)
+
+
+def _timed(predict: Callable[[np.ndarray], object], batch: np.ndarray) -> float:
+    start = time.perf_counter()
+    predict(batch)
+    return max(time.perf_counter() - start, 1e-9)
+
+
+def _projected(growth: dict[int, int], size: int) -> float:
+    """Peak growth at `size`, extrapolated linearly from the largest size measured."""
+    if not growth:
+        return 0.0
+    largest = max(growth)
+    return growth[largest] * size / largest
+
+
+def _peak_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
