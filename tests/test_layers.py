@@ -29,7 +29,7 @@ ALLOWED = {
     "backends": {"base", "engine", "models"},
     "api": {"base", "engine", "models", "result", "driver", "backends"},
     "gate": {"base", "engine", "models", "data", "result", "api", "driver"},
-    "settings": {"base", "engine", "gate"},
+    "settings": {"base", "engine", "backends", "gate"},
     "reports": {"base", "result", "api", "driver", "gate"},
     "plugin": {
         "base",

@@ -8,20 +8,22 @@ never builds a twin; `"onnxruntime"` requires one (an error says why it is refus
 runs the search, the clean pass and the confirmation of every success run on the real model,
 so the verdict is always the real model's: a success the twin finds and the real model does
 not reproduce is rejected, not counted.
+
+Importing this module imports nothing heavy (the settings table reads `BACKENDS` at pytest
+start-up); numpy and the models load when a backend is chosen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from .engine.scoring import ScoreFunction
 from .errors import InputError, ModelLoadError
-from .models import Model
-from .models.preprocess import PreprocessedModel
-from .models.torch_model import TorchModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .models import Model
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 #: Largest difference in any class probability between the twin and the real model on the
@@ -44,10 +46,13 @@ def search_backend(
 ) -> SearchBackend:
     """The backend for `requested`; `clean` holds the real model's probabilities on
     `model_images` (the clean pass), which a twin must reproduce."""
+    from .models.preprocess import PreprocessedModel
+    from .models.torch_model import TorchModel
+
     if requested not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}; found {requested!r}.")
     inner = model.inner if isinstance(model, PreprocessedModel) else model
-    if not _is_torch(inner):
+    if not isinstance(inner, TorchModel):
         if requested == "torch":
             raise InputError(f"backend 'torch' needs a PyTorch model; {model.description} is not.")
         return SearchBackend(model, "model")
@@ -79,6 +84,11 @@ def _verified_twin(
         return None, {"twin": f"not built: {error.name or 'onnxruntime'} is not installed"}
     except ModelLoadError as error:
         return None, {"twin": f"not built: {error}"}
+    import numpy as np
+
+    from .engine.scoring import ScoreFunction
+    from .models.preprocess import PreprocessedModel
+
     candidate = model.around(twin) if isinstance(model, PreprocessedModel) else twin
     score = ScoreFunction(candidate.predict)
     chunks = range(0, len(model_images), VERIFY_BATCH)
@@ -95,6 +105,3 @@ def _verified_twin(
         return None, {**report, "twin": reason}
     return candidate, {**report, "twin": "verified on the clean pass"}
 
-
-def _is_torch(model: Any) -> bool:
-    return isinstance(model, TorchModel)

@@ -137,6 +137,7 @@ def _attack(
         progress=request.progress,
         stop_when=None if request.full else EarlyVerdict(spec),
         allow_unstable_model=settings["allow_unstable_model"],
+        backend=settings["backend"],
     )
 
 

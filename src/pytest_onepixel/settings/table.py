@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends import BACKENDS
 from ..engine.layouts import LAYOUTS
 from ..engine.presets import PRESETS
 from ..errors import ConfigError
@@ -59,9 +60,12 @@ SETTINGS: dict[str, Setting] = {
     "confidence": _option(v.level, 0.95, "confidence level of the intervals", "float"),
     "min_clean_accuracy": _option(v.rate, None, "the gate fails below this accuracy", "float"),
     "device": _option(v.device, "cpu", "device for PyTorch/ONNX models: cpu, cuda or cuda:N"),
-    "max_batch": _option(v.integer(1), 4096, "most images per model call (bounds memory)", "int"),
+    "max_batch": _option(v.integer(1), None, "cap of the measured batch size (4096)", "int"),
     "threads": _option(v.integer(1), None, "CPU threads for the model", "int"),
     "preset": _option(v.choice(*PRESETS), "default", "DE preset: default or paper"),
+    "backend": _option(
+        v.choice(*BACKENDS), "auto", "what searches a PyTorch model: auto, torch or onnxruntime"
+    ),
     "popsize": _option(v.integer(4), None, "DE population (default: budget / 5)", "int"),
     "max_success_rate_at": Setting(v.rates_at, None, "thresholds at smaller budgets"),
     "layout": Setting(v.choice(*LAYOUTS), None, "the model's input layout, NCHW or NHWC"),

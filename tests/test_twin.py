@@ -1,0 +1,82 @@
+"""A PyTorch model's search runs through its ONNX Runtime twin only when the twin agrees with the
+model on the clean pass; successes are confirmed on the real model either way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tinynet import make
+
+from pytest_onepixel import ModelLoadError, attack, load_model
+from pytest_onepixel.models import twin as twin_module
+
+REAL_EXPORT = twin_module.onnx_twin
+IMAGES = np.random.default_rng(0).integers(0, 17, size=(30, 1, 6, 6)).astype(np.uint8)
+
+
+def labels_of(net: torch.nn.Module) -> np.ndarray:
+    with torch.no_grad():
+        return net(torch.from_numpy(IMAGES.astype(np.float32))).argmax(1).numpy()
+
+
+def test_a_faithful_twin_is_verified_and_gives_the_models_records() -> None:
+    net = make()
+    labels = labels_of(net)
+    options = {"budget": 40, "pixel_range": (0, 16)}
+    twin = attack(net, IMAGES, labels, backend="auto", **options)
+    torch_only = attack(net, IMAGES, labels, backend="torch", **options)
+    assert twin.settings["backend"] == "onnxruntime twin"
+    assert twin.settings["twin"]["twin"] == "verified on the clean pass"
+    assert torch_only.settings["backend"] == "torch"
+    assert twin.records == torch_only.records  # TinyNet's arithmetic is exact in both runtimes
+
+
+def other_twin(model, example, threads):
+    """A twin of a different network: what a broken export would look like."""
+    torch.manual_seed(1)
+    different = load_model(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 3)))
+    return REAL_EXPORT(different, example, threads)
+
+
+def test_a_different_twin_is_rejected_and_the_search_runs_on_torch(monkeypatch) -> None:
+    monkeypatch.setattr(twin_module, "onnx_twin", other_twin)
+    net = make()
+    result = attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16))
+    assert result.settings["backend"] == "torch"
+    assert result.settings["twin"]["twin"].startswith("rejected: on the clean pass")
+    with pytest.raises(ModelLoadError, match=r"backend 'onnxruntime'.*no usable ONNX twin"):
+        attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16), backend="onnxruntime")
+
+
+class Constant(torch.nn.Module):
+    """Always class 0: no pixel can fool it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([5.0, 0.0]).expand(len(x), 2)
+
+
+class LyingTwin:
+    """Agrees with the real model on the (all-zero) clean images, so it verifies, but claims
+    class 1 for any image with a bright pixel: its successes are not the real model's."""
+
+    layout, num_classes, description, content_hash = "NCHW", 2, "lying twin", "x"
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        scores = np.tile([5.0, 0.0], (len(batch), 1))
+        scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
+        return scores
+
+
+def test_a_success_found_by_the_twin_but_not_the_model_is_not_counted(monkeypatch) -> None:
+    monkeypatch.setattr(twin_module, "onnx_twin", lambda *args: LyingTwin())
+    images = np.zeros((10, 1, 4, 4), np.uint8)
+    result = attack(Constant(), images, np.zeros(10, int), budget=40, popsize=10)
+    assert result.settings["backend"] == "onnxruntime twin"
+    assert result.successes == 0
+    assert result.counts.rejected == 10
+
+
+def test_backend_torch_is_refused_for_a_model_that_is_not_pytorch() -> None:
+    with pytest.raises(Exception, match="backend 'torch' needs a PyTorch model"):
+        attack(lambda b: np.zeros((len(b), 2)), IMAGES, np.zeros(30, int), backend="torch")
