@@ -8,6 +8,7 @@ schema here, rather than in dicts built where they are needed, means a field is 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -82,6 +83,42 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Example:
+    """One adversarial example as reports show it: picture cells (PNG bytes, rendered by
+    reports/gallery.py) of the clean image and of its adversarial twin with the changed pixels
+    outlined, and what the model said. Kept in the outcome (base64 in JSON), so galleries and
+    HTML can be made from a saved or merged report without the data."""
+
+    index: int  # the image's index in its data set
+    label: str  # the true class: its name when the data has class names, else its number
+    adversarial: str  # the class the model predicts for the adversarial image
+    confidence: float  # the model's probability for that class
+    pixels: tuple[tuple[int, int, tuple[float, ...]], ...]  # the changes (row, col, values)
+    clean_png: bytes
+    adversarial_png: bytes
+    file: str | None = None  # the image's file, for data read from an image folder
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pixels"] = [{"row": r, "col": c, "values": list(v)} for r, c, v in self.pixels]
+        data["clean_png"] = base64.b64encode(self.clean_png).decode("ascii")
+        data["adversarial_png"] = base64.b64encode(self.adversarial_png).decode("ascii")
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Example:
+        pixels = tuple((p["row"], p["col"], tuple(p["values"])) for p in data["pixels"])
+        return cls(
+            **{
+                **data,
+                "pixels": pixels,
+                "clean_png": base64.b64decode(data["clean_png"]),
+                "adversarial_png": base64.b64decode(data["adversarial_png"]),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class GateOutcome:
     """One gate's result. Gates that ran have `spec`, `summary`, `curve` and `records`; a gate
     that errored has only its `error`."""
@@ -101,6 +138,8 @@ class GateOutcome:
     records: tuple[ImageRecord, ...] = ()
     compare: Comparison | None = None
     seconds: float = 0.0
+    examples: tuple[Example, ...] = ()  # the most confident successes, rendered (gallery)
+    cached: bool = False  # taken from the result cache rather than attacked again
 
     @classmethod
     def judged(
@@ -191,6 +230,8 @@ class GateOutcome:
             "summary": self.summary.to_json(),
             "curve": [point.to_json() for point in self.curve],
             "compare": self.compare.to_json() if self.compare else None,
+            "cached": self.cached,
+            "examples": [example.to_json() for example in self.examples],
             "records": [record.to_dict() for record in self.records],
         }
 
@@ -219,4 +260,6 @@ class GateOutcome:
             curve=tuple(CurvePoint(**point) for point in data["curve"]),
             records=tuple(ImageRecord.from_dict(r) for r in data["records"]),
             compare=Comparison(**compare) if compare else None,
+            cached=bool(data.get("cached", False)),
+            examples=tuple(Example.from_json(e) for e in data.get("examples", ())),
         )
