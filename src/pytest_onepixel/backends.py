@@ -104,4 +104,3 @@ def _verified_twin(
         )
         return None, {**report, "twin": reason}
     return candidate, {**report, "twin": "verified on the clean pass"}
-

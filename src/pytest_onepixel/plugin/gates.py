@@ -169,8 +169,14 @@ def _record(node: pytest.Item, outcome: GateOutcome) -> None:
 def _reporting_at(node: pytest.Item) -> Iterator[ProgressLine]:
     """A gate's progress line, with its OnePixelWarnings reported at the gate (YAML line or
     test) rather than at the plugin line that raised them."""
-    terminal = node.config.pluginmanager.get_plugin("terminalreporter")
-    progress = ProgressLine(terminal, node.name)
+    plugins = node.config.pluginmanager
+    heartbeat = OnePixelSession.of(node.config).heartbeat
+    progress = ProgressLine(
+        plugins.get_plugin("terminalreporter"),
+        node.name,
+        heartbeat,
+        plugins.get_plugin("capturemanager"),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", OnePixelWarning)
         try:

@@ -15,7 +15,7 @@ import pytest
 
 from .. import __version__
 from ..errors import ConfigError
-from ..settings.table import GATE_OPTION_KEYS
+from ..settings.table import GATE_OPTION_KEYS, SETTINGS
 from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path
 from .outputs import check_output_file
@@ -39,6 +39,7 @@ class OnePixelSession:
     full: bool  # attack every image even once a verdict is settled
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
     compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
+    heartbeat: float  # seconds between progress lines when the output is not a terminal
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
 
@@ -64,6 +65,7 @@ class OnePixelSession:
             full=bool(session_options.get("full")),
             baseline=baseline,
             compare_tolerance=session_options.get("compare_tolerance"),
+            heartbeat=session_options.get("heartbeat", SETTINGS["heartbeat"].default),
         )
         config.stash[_SESSION_KEY] = session
         return session

@@ -99,6 +99,9 @@ SETTINGS: dict[str, Setting] = {
         v.boolean, False, "attack every sampled image even once a verdict is settled", "flag"
     ),
     "compare": _session(v.text, None, "compare every gate with a previous JSON report", path=True),
+    "heartbeat": _session(
+        v.positive_number, 30.0, "seconds between progress lines in logs (not a terminal)", "float"
+    ),
     "compare_tolerance": _session(
         v.tolerance,
         None,

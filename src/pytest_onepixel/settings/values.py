@@ -123,6 +123,12 @@ def output_key(value: object) -> str | int:
     raise ValueError("an output's name (such as logits) or index (such as 0)")
 
 
+def positive_number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError("a number > 0")
+    return float(value)
+
+
 def tolerance(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")
