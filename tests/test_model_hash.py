@@ -9,7 +9,7 @@ import torch
 from tinynet import make
 
 from pytest_onepixel import load_model
-from pytest_onepixel.models.onnx_model import external_data_files
+from pytest_onepixel.models.identity import external_data_files
 
 
 def test_onnx_external_weights_change_the_hash(gate_assets, tmp_path) -> None:

@@ -8,3 +8,5 @@ Importing this package imports nothing heavy; scipy loads when an interval is fi
 #: The gate modes (gate/spec.py gives their rules), named here so the settings table can list
 #: them without loading the gate's code.
 GATE_MODES = ("point", "strict", "lenient")
+#: Result cache modes (gate/cache.py), likewise.
+CACHE_MODES = ("use", "refresh", "off")

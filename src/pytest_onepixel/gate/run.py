@@ -12,16 +12,20 @@ import hashlib
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
+from ..engine.layouts import guess_layout
 from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
+from ..models.identity import content_hash_of
 from ..result import AttackResult
+from .cache import ResultStore, cache_key, read_entry, write_entry
 from .early import EarlyVerdict
 from .outcome import GateOutcome
 from .spec import GateSpec
@@ -67,6 +71,8 @@ class GateRequest:
     full: bool = False
     load_model: ModelLoader = default_loader
     progress: Progress | None = None
+    cache: ResultStore | None = None  # None: no result cache
+    refresh: bool = False  # attack even on a cache hit (and store the new outcome)
 
 
 @dataclass(frozen=True)
@@ -78,17 +84,23 @@ class GateRun:
 
 
 def run_gate(request: GateRequest) -> GateRun:
-    """Attack with the merged settings, stopping at an exact early verdict unless `full`."""
+    """Attack with the merged settings, stopping at an exact early verdict unless `full`; or
+    read the outcome back from the result cache when everything it depends on is unchanged."""
     start = time.perf_counter()
     settings = request.settings
     spec = GateSpec.from_settings(settings, request.name)
     options = {key: settings[key] for key in MODEL_OPTIONS}
-    model = request.load_model(request.model, options)
     dataset, drawn = _held_out(request)
     # `layout` is the model's input layout, `data_layout` the images' (image folders fix their
     # own, NHWC); attack() transposes batches from one to the other.
     data_layout = settings["data_layout"] or dataset.layout
     images = drawn.images
+    model, key = _cache_key(request, options, drawn)
+    if key is not None and not request.refresh:
+        cached = read_entry(request.cache, key)
+        if cached is not None:
+            return _from_cache(request, cached, drawn, data_layout, start)
+    model = model or request.load_model(request.model, options)
     try:
         result = _attack(request, spec, model, images, drawn, data_layout)
     except InputError as error:
@@ -105,7 +117,39 @@ def run_gate(request: GateRequest) -> GateRun:
         notes=notes,
         seconds=round(time.perf_counter() - start, 3),
     )
+    if key is not None:
+        write_entry(request.cache, key, outcome)
     return GateRun(result, outcome)
+
+
+def _cache_key(
+    request: GateRequest, options: Mapping[str, Any], drawn: _Drawn
+) -> tuple[Model | None, str | None]:
+    """The cache key (None without a cache), and the model if it had to be loaded to hash it
+    (a source `content_hash_of` cannot hash without loading, e.g. a project's own format)."""
+    if request.cache is None:
+        return None, None
+    model = None
+    model_hash = content_hash_of(request.model, options)
+    if model_hash is None:
+        model = request.load_model(request.model, options)
+        model_hash = model.content_hash
+    indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
+    sample = data_hash(drawn.images, np.stack([drawn.labels, indices]))
+    key = cache_key(model_hash, sample, json_ready(request.settings), request.full, __version__)
+    return model, key
+
+
+def _from_cache(
+    request: GateRequest, cached: GateOutcome, drawn: _Drawn, data_layout: str | None, start: float
+) -> GateRun:
+    """A cache hit as a run: the stored outcome, marked cached, with the sample's images for
+    the caller's AttackResult (records carry everything else)."""
+    seconds = round(time.perf_counter() - start, 3)
+    outcome = replace(cached, name=request.name, nodeid="", cached=True, seconds=seconds)
+    layout = data_layout or guess_layout(drawn.images.shape)
+    settings = dict(cached.settings)
+    return GateRun(AttackResult(outcome.records, settings, drawn.images, layout), outcome)
 
 
 def _attack(

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..errors import ModelLoadError
 from ..importing import looks_like_spec
 from .base import CallableModel, Model
+from .identity import is_torch_module
 
 __all__ = ["Model", "load_model"]
 
@@ -64,8 +65,9 @@ def _adapter(
 ) -> Model:
     if isinstance(source, Model):
         return source
-    if _is_torch_module(source):
-        from .torch_model import TorchModel, module_hash
+    if is_torch_module(source):
+        from .identity import module_hash
+        from .torch_model import TorchModel
 
         return TorchModel(
             source,
@@ -105,12 +107,4 @@ def _adapter(
     raise ModelLoadError(
         f"a model must be a path, a 'package.module:factory' string, an nn.Module or a "
         f"callable; found a {type(source).__name__}."
-    )
-
-
-def _is_torch_module(source: object) -> bool:
-    """True for nn.Module instances, checked without importing torch for other models."""
-    return any(
-        f"{cls.__module__}.{cls.__qualname__}" == "torch.nn.modules.module.Module"
-        for cls in type(source).__mro__
     )

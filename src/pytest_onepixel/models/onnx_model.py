@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelLoadError
-from .base import existing_file, file_hash, predict_in_fixed_batches
+from .base import existing_file, predict_in_fixed_batches
+from .identity import onnx_hash
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
 
@@ -75,9 +76,7 @@ class OnnxModel:
             f"output {self._output})"
         )
         self.content_hash = (
-            hashlib.sha256(graph).hexdigest()
-            if graph is not None
-            else file_hash(self.path, *external_data_files(self.path))
+            hashlib.sha256(graph).hexdigest() if graph is not None else onnx_hash(self.path)
         )
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -114,40 +113,6 @@ class OnnxModel:
                     f"axis {axis} is {have}, the model wants {want}. Check `layout` and that "
                     "the data are the ones this model was trained on."
                 )
-
-
-#: How a TensorProto names its external data file, protobuf-encoded: StringStringEntryProto
-#: {key (field 1) = "location", value (field 2) = ...}.
-_LOCATION = b"\x0a\x08location\x12"
-
-
-def external_data_files(path: Path) -> list[Path]:
-    """The files an ONNX model keeps its weights in (`*.onnx.data` and the like), found from
-    the `location` entries of its tensors' external data, so that the model's hash changes when
-    those weights do. Read from the protobuf bytes: the `onnx` package is not needed."""
-    data = path.read_bytes()
-    found: set[Path] = set()
-    start = data.find(_LOCATION)
-    while start >= 0:
-        length, at = _varint(data, start + len(_LOCATION))
-        name = data[at : at + length].decode("utf-8", "replace")
-        candidate = path.parent / name
-        if candidate.is_file():
-            found.add(candidate)
-        start = data.find(_LOCATION, at + length)
-    return sorted(found)
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while at < len(data):
-        byte = data[at]
-        value |= (byte & 0x7F) << shift
-        at += 1
-        if not byte & 0x80:
-            break
-        shift += 7
-    return value, at
 
 
 def _onnxruntime():

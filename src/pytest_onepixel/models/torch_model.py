@@ -10,7 +10,6 @@ file holding a whole pickled module can run arbitrary code when unpickled, so it
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import zipfile
 from pathlib import Path
 
@@ -19,9 +18,10 @@ import numpy as np
 from ..errors import ModelLoadError
 from ..importing import first_line, import_object
 from .base import existing_file, file_hash, predict_in_fixed_batches
+from .identity import TORCH_SUFFIXES, factory_hash, module_hash
 from .outputs import select_scores
 
-TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".ts", ".jit")
+__all__ = ["TORCH_SUFFIXES", "TorchModel", "load_factory", "load_torch_file", "module_hash"]
 
 
 class TorchModel:
@@ -156,7 +156,6 @@ def load_factory(
             f"model factory {spec} returned a {type(module).__name__}; it must return a "
             "torch.nn.Module."
         )
-    digest = hashlib.sha256(spec.encode())
     if weights is not None:
         weights = existing_file(weights, "state_dict")
         try:
@@ -170,27 +169,13 @@ def load_factory(
                 f"the state_dict in {weights} does not fit the model built by {spec}: "
                 f"{first_line(error)}. Check that the weights were saved from this architecture."
             ) from None
-        digest.update(file_hash(weights).encode())
     return TorchModel(
         module,
         description=f"{spec}" + (f" with weights {Path(weights).name}" if weights else ""),
-        content_hash=digest.hexdigest(),
+        content_hash=factory_hash(spec, weights),
         device=device,
         threads=threads,
     )
-
-
-def module_hash(module: object) -> str:
-    """sha256 over an in-memory module's class name, parameters and buffers (all of them:
-    state_dict leaves out non-persistent buffers, which can change the output too)."""
-    torch = torch_module()
-    digest = hashlib.sha256(type(module).__qualname__.encode())
-    named = [*module.named_parameters(), *module.named_buffers()]
-    for name, tensor in sorted(named, key=lambda pair: pair[0]):
-        flat = tensor.detach().cpu().contiguous().reshape(-1)
-        digest.update(f"{name}:{flat.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(flat.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _eval_mode(module: object) -> None:

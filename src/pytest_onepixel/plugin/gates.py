@@ -101,6 +101,8 @@ def _request(
         settings=settings,
         model=model,
         full=session.full,
+        cache=session.result_store(),
+        refresh=session.cache_mode == "refresh",
         load_model=lambda source, options: node.ihook.pytest_onepixel_load_model(
             source=source, options=options
         ),

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
 
 _SESSION_KEY = pytest.StashKey["OnePixelSession"]()
+#: Where outcomes go in pytest's cache directory (.pytest_cache/v/onepixel/results/KEY).
+CACHE_PREFIX = "onepixel/results/"
+
+
+@dataclass(frozen=True)
+class PytestCacheStore:
+    """The result cache in pytest's cache directory (`config.cache`), keyed by gate/cache.py."""
+
+    cache: Any
+
+    def get(self, key: str) -> Any:
+        return self.cache.get(CACHE_PREFIX + key, None)
+
+    def set(self, key: str, value: Any) -> None:
+        self.cache.set(CACHE_PREFIX + key, value)
+
+
 #: The outcomes of the gates an item ran: one for a YAML gate, one per check() in a test.
 OUTCOME_KEY = pytest.StashKey[list]()
 
@@ -40,6 +57,7 @@ class OnePixelSession:
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
     compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
     heartbeat: float  # seconds between progress lines when the output is not a terminal
+    cache_mode: str  # use, refresh or off (the result cache)
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
 
@@ -66,6 +84,7 @@ class OnePixelSession:
             baseline=baseline,
             compare_tolerance=session_options.get("compare_tolerance"),
             heartbeat=session_options.get("heartbeat", SETTINGS["heartbeat"].default),
+            cache_mode=session_options.get("cache", SETTINGS["cache"].default),
         )
         config.stash[_SESSION_KEY] = session
         return session
@@ -73,6 +92,13 @@ class OnePixelSession:
     @classmethod
     def of(cls, config: pytest.Config) -> OnePixelSession:
         return config.stash[_SESSION_KEY]
+
+    def result_store(self) -> PytestCacheStore | None:
+        """Where gate outcomes are cached (None: the cache is off, or pytest has none)."""
+        cache = getattr(self.config, "cache", None)
+        if self.cache_mode == "off" or cache is None:
+            return None
+        return PytestCacheStore(cache)
 
     @property
     def is_worker(self) -> bool:

@@ -104,7 +104,7 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
         outcome.spec.mode,
         "pass" if outcome.passed else "FAIL",
         f"{summary.queries_used:,}",
-        f"{outcome.seconds:.1f}",
+        "cached" if outcome.cached else f"{outcome.seconds:.1f}",
     )
 
 

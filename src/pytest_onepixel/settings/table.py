@@ -21,7 +21,7 @@ from ..backends import BACKENDS
 from ..engine.layouts import LAYOUTS
 from ..engine.presets import PRESETS
 from ..errors import ConfigError
-from ..gate import GATE_MODES
+from ..gate import CACHE_MODES, GATE_MODES
 from . import values as v
 
 #: How the command line and ini files spell a value, and the pytest ini type that reads it.
@@ -99,6 +99,7 @@ SETTINGS: dict[str, Setting] = {
         v.boolean, False, "attack every sampled image even once a verdict is settled", "flag"
     ),
     "compare": _session(v.text, None, "compare every gate with a previous JSON report", path=True),
+    "cache": _session(v.choice(*CACHE_MODES), "use", "result cache: use (default), refresh or off"),
     "heartbeat": _session(
         v.positive_number, 30.0, "seconds between progress lines in logs (not a terminal)", "float"
     ),
