@@ -30,7 +30,7 @@ ALLOWED = {
     "api": {"base", "engine", "models", "result", "driver", "backends"},
     "gate": {"base", "engine", "models", "data", "result", "api", "driver"},
     "settings": {"base", "engine", "backends", "gate"},
-    "reports": {"base", "result", "api", "driver", "gate"},
+    "reports": {"base", "engine", "result", "api", "driver", "gate"},
     "plugin": {
         "base",
         "engine",

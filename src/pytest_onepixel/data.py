@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class Dataset:
     class_names: tuple[str, ...] | None = None
     layout: str | None = None
     source: str = ""
+    files: tuple[str, ...] | None = None  # each image's file, for an image folder
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,8 @@ def _from_folder(folder: Path) -> Dataset:
         )
     labels = np.array([label for label, _ in files], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
-    return _checked(np.stack(arrays), labels, names, "NHWC", str(folder))
+    dataset = _checked(np.stack(arrays), labels, names, "NHWC", str(folder))
+    return replace(dataset, files=tuple(str(path.relative_to(folder)) for _, path in files))
 
 
 def _from_function(spec: str) -> Dataset:

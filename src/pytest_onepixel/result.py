@@ -48,6 +48,7 @@ class ImageRecord:
     target: int | None = None
     skipped: bool = False
     rejected: bool = False
+    file: str | None = None  # the image's file, when the data came from an image folder
 
     @classmethod
     def unattacked(
@@ -75,7 +76,7 @@ class ImageRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImageRecord:
         """The inverse of `to_dict` (a record read back from a JSON report)."""
-        fields = {"rejected": False, **data}
+        fields = {"rejected": False, "file": None, **data}
         fields["pixels"] = tuple(
             (int(p["row"]), int(p["col"]), tuple(p["values"])) for p in data["pixels"]
         )
@@ -129,6 +130,16 @@ class AttackResult:
     settings: dict[str, Any]
     _images: np.ndarray = field(repr=False, compare=False)
     _layout: str = field(repr=False, compare=False)
+
+    @property
+    def images(self) -> np.ndarray:
+        """The attacked images, in their own layout and dtype (unchanged)."""
+        return self._images
+
+    @property
+    def layout(self) -> str:
+        """The images' layout."""
+        return self._layout
 
     @property
     def counts(self) -> Counts:

@@ -131,7 +131,7 @@ class GateOutcome:
     error: str | None = None
     spec: GateSpec | None = None
     model: Mapping[str, str] = field(default_factory=dict)
-    data: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)  # source, hash, class_names
     settings: Mapping[str, Any] = field(default_factory=dict)
     summary: Summary | None = None
     curve: tuple[CurvePoint, ...] = ()
@@ -150,7 +150,7 @@ class GateOutcome:
         *,
         settings: Mapping[str, Any],
         model: Mapping[str, str],
-        data: Mapping[str, str],
+        data: Mapping[str, Any],
         notes: Sequence[str] = (),
         seconds: float = 0.0,
     ) -> GateOutcome:

@@ -106,6 +106,10 @@ def run_gate(request: GateRequest) -> GateRun:
     except InputError as error:
         # The arrays came from the data source: say which one.
         raise DataError(f"{dataset.source}: {error}") from None
+    if dataset.files is not None:  # records name the image files they came from
+        files = dataset.files
+        records = tuple(replace(r, file=files[r.index]) for r in result.records)
+        result = AttackResult(records, result.settings, result.images, result.layout)
     notes = _notes(result)
     outcome = GateOutcome.judged(
         request.name,
@@ -113,7 +117,11 @@ def run_gate(request: GateRequest) -> GateRun:
         result.records,
         settings={**json_ready(settings), **result.settings, "full": request.full},
         model={"description": model.description, "hash": model.content_hash},
-        data={"source": dataset.source, "hash": data_hash(images, drawn.labels)},
+        data={
+            "source": dataset.source,
+            "hash": data_hash(images, drawn.labels),
+            "class_names": list(dataset.class_names) if dataset.class_names else None,
+        },
         notes=notes,
         seconds=round(time.perf_counter() - start, 3),
     )

@@ -103,6 +103,10 @@ def pytest_runtest_makereport(
     outcomes = item.stash.get(OUTCOME_KEY, None)
     if call.when == "call" and outcomes:
         report.onepixel = [outcome.to_json() for outcome in outcomes]
+        if item.config.pluginmanager.hasplugin("html"):
+            from .visuals import pytest_html_extras
+
+            report.extras = [*getattr(report, "extras", []), *pytest_html_extras(outcomes)]
     return report
 
 
@@ -123,6 +127,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput[WORKER_GATES] = state.ledger.expected
         return
     state.write_report(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+    state.write_visuals()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -22,6 +22,7 @@ from ..settings.layers import Layers
 from ..settings.table import MARKER_KEYS, parse_layer
 from .progress import ProgressLine
 from .session import OUTCOME_KEY, OnePixelSession
+from .visuals import examples_for
 
 #: Attacked sets smaller than this get a warning: their interval is too wide to mean much.
 SMALL_SAMPLE = 30
@@ -117,10 +118,14 @@ def _run(node: pytest.Item, name: str, make_request) -> GateRun:
     start = time.perf_counter()
     with _reporting_at(node) as progress:
         try:
-            return run_gate(make_request(progress))
+            request = make_request(progress)
+            run = run_gate(request)
         except OnePixelError as error:
             record_error(node, name, str(error), round(time.perf_counter() - start, 3))
             raise
+    class_names = run.outcome.data.get("class_names")
+    examples = examples_for(run.result, dict(request.settings), class_names)
+    return replace(run, outcome=replace(run.outcome, examples=examples))
 
 
 def record_error(node: pytest.Item, name: str, message: str, seconds: float = 0.0) -> None:

@@ -32,11 +32,11 @@ def add_options(parser: pytest.Parser) -> None:
         setting = SETTINGS[key]
         default = f" (default: {setting.default})" if setting.default not in (None, False) else ""
         overrides = "; overrides YAML, markers and ini" if setting.scope == "gate" else ""
-        kind: dict[str, Any] = (
-            {"action": "store_true", "default": None}
-            if setting.spelled == "flag"
-            else {"type": command_line_type(key), "metavar": key.upper()}
-        )
+        kind: dict[str, Any] = {"type": command_line_type(key), "metavar": key.upper()}
+        if setting.spelled == "flag":
+            kind = {"action": "store_true", "default": None}
+        elif setting.spelled == "optional":
+            kind = {**kind, "nargs": "?", "const": ""}
         group.addoption(
             option_name(key), dest=ini_name(key), help=f"{setting.help}{default}{overrides}", **kind
         )

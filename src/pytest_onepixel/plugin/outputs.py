@@ -12,6 +12,17 @@ import pytest
 from ..settings.table import ini_name, option_name
 
 
+def check_output_folder(path: Path | None, key: str) -> Path | None:
+    """`path` if it is (or can be made) a folder files can be written in; else a usage error."""
+    if path is None:
+        return None
+    where = f"{option_name(key)} / ini key {ini_name(key)}"
+    if path.exists() and not path.is_dir():
+        raise pytest.UsageError(f"{where}: {path} is a file; give a folder for the pictures.")
+    check_output_file(path / ".onepixel-probe", key)
+    return path
+
+
 def check_output_file(path: Path | None, key: str) -> Path | None:
     """`path` if a file can be written there (its folder is created); else a usage error naming
     the option and saying what is wrong."""

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..settings.table import GATE_OPTION_KEYS, SETTINGS
 from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path
-from .outputs import check_output_file
+from .outputs import check_output_file, check_output_folder
 
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
@@ -55,37 +55,37 @@ class OnePixelSession:
     report_path: Path | None  # where the JSON report goes (None: not written)
     full: bool  # attack every image even once a verdict is settled
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
+    save_name: str | None  # keep the report under .onepixel/ (None: no; "": name it by commit)
     compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
     heartbeat: float  # seconds between progress lines when the output is not a terminal
     cache_mode: str  # use, refresh or off (the result cache)
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
+    saved_to: Path | None = None  # where this run's report was saved, once it was
+    gallery_dir: Path | None = None  # --onepixel-gallery: a folder of gallery and curve files
+    html_path: Path | None = None  # --onepixel-html: one self-contained HTML report
+    written: list[str] = field(default_factory=list)  # summary lines of the files written
 
     @classmethod
     def install(cls, config: pytest.Config) -> OnePixelSession:
         """Read and validate the session's options (usage errors stop pytest before any gate)."""
         cli, ini = cli_layer(config), ini_layer(config)
         session_options = {**ini, **cli}
-        baseline = None
-        compare_path = option_path(config, "compare")
-        if compare_path is not None:
-            from ..gate.compare import load_baseline
-
-            try:
-                baseline = load_baseline(compare_path)
-            except ConfigError as error:
-                raise pytest.UsageError(str(error)) from None
+        save = session_options.get("save")
         session = cls(
             config=config,
             cli={k: v for k, v in cli.items() if k in GATE_OPTION_KEYS},
             ini={k: v for k, v in ini.items() if k in GATE_OPTION_KEYS},
             report_path=check_output_file(option_path(config, "report"), "report"),
             full=bool(session_options.get("full")),
-            baseline=baseline,
+            baseline=_baseline(config),
+            save_name="" if save is None and session_options.get("autosave") else save,
             compare_tolerance=session_options.get("compare_tolerance"),
             heartbeat=session_options.get("heartbeat", SETTINGS["heartbeat"].default),
             cache_mode=session_options.get("cache", SETTINGS["cache"].default),
         )
+        session.gallery_dir = check_output_folder(option_path(config, "gallery_dir"), "gallery_dir")
+        session.html_path = check_output_file(option_path(config, "html"), "html")
         config.stash[_SESSION_KEY] = session
         return session
 
@@ -120,21 +120,69 @@ class OnePixelSession:
         for line in table_lines(outcomes):
             terminal.write_line(line)
         if self.baseline is not None:
-            shown = self.config.getoption("onepixel_compare") or option_path(self.config, "compare")
-            terminal.write_line(f"compared with {shown}:")
+            terminal.write_line(f"compared with {self.config.getoption('onepixel_compare')}:")
             for line in compare_lines(outcomes):
                 terminal.write_line(line)
+        for line in self.written:
+            terminal.write_line(line)
         if self.report_path is not None:
             terminal.write_line(f"JSON report: {self.report_path}")
+        if self.saved_to is not None:
+            terminal.write_line(f"saved run: {self.saved_to}")
 
     def write_report(self, interrupted: bool) -> None:
-        """The JSON report of every gate; an interrupted run says so (and which signal)."""
-        if self.is_worker or self.report_path is None:
+        """The JSON report of every gate (and its saved copy under .onepixel/); an interrupted
+        run says so, and which signal stopped it."""
+        if self.is_worker or (self.report_path is None and self.save_name is None):
             return
+        from ..reports.history import next_path
         from ..reports.json_report import report_document, write_atomically
 
         options = {**self.ini, **self.cli, "full": self.full, "report": str(self.report_path)}
         document = report_document(self.outcomes, options, __version__)
         document["interrupted"] = interrupted or self.stopped_by is not None
         document["signal"] = self.stopped_by
-        write_atomically(self.report_path, document)
+        if self.report_path is not None:
+            write_atomically(self.report_path, document)
+        if self.save_name is not None:
+            self.saved_to = next_path(self.config.rootpath, self.save_name)
+            write_atomically(self.saved_to, document)
+
+    def write_visuals(self) -> None:
+        """The gallery folder and the HTML report, when asked for (not in xdist workers)."""
+        if self.is_worker:
+            return
+        from datetime import datetime, timezone
+
+        from .visuals import write_gallery, write_html
+
+        outcomes = self.outcomes
+        if self.gallery_dir is not None:
+            self.written += write_gallery(self.gallery_dir, outcomes)
+        if self.html_path is not None:
+            created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.written += write_html(self.html_path, outcomes, created)
+
+
+def _baseline(config: pytest.Config) -> dict[str, GateOutcome] | None:
+    """--onepixel-compare's report by gate: a path, or `last`, the newest run saved under
+    .onepixel/ (a usage error when there is none)."""
+    given = config.getoption("onepixel_compare") or config.getini("onepixel_compare")
+    if not given:
+        return None
+    from ..gate.compare import load_baseline
+    from ..reports.history import FOLDER, newest
+
+    if given == "last":
+        path = newest(config.rootpath)
+        if path is None:
+            raise pytest.UsageError(
+                f"--onepixel-compare last: no run is saved under {config.rootpath / FOLDER}; "
+                "save one first with --onepixel-save (or the ini key onepixel_autosave = true)."
+            )
+    else:
+        path = option_path(config, "compare")
+    try:
+        return load_baseline(path)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None

@@ -15,6 +15,8 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..engine.layouts import channel_last_view
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -53,7 +55,7 @@ def render_examples(
     """
     import numpy as np
 
-    view = _channel_last(np.asarray(images), layout)
+    view = channel_last_view(np.asarray(images), layout)
     chosen = [slot for slot, record in enumerate(records) if record.success]
     chosen.sort(key=lambda slot: -(records[slot].adversarial_confidence or 0.0))
     return tuple(
@@ -96,14 +98,6 @@ def _example(
         adversarial_png=cell_png(adversarial, places, pixel_range),
         file=file,
     )
-
-
-def _channel_last(images: np.ndarray, layout: str) -> np.ndarray:
-    """(N, H, W, C) view of NCHW, NHWC or (N, H, W) images. The engine has the same helper, but
-    reports sit above the result layer and may not reach into the engine."""
-    if images.ndim == 3:
-        return images[..., None]
-    return images.transpose(0, 2, 3, 1) if layout == "NCHW" else images
 
 
 def cell_png(

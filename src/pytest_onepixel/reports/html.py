@@ -51,6 +51,7 @@ section.gate { border-top: 2px solid #ccc; margin-top: 2em; padding-top: 0.5em; 
 .failed .status, tr.failed td.status { background: #c62828; color: white; }
 .error .status, tr.error td.status { background: #ef6c00; color: white; }
 .not-run .status, tr.not-run td.status { background: #757575; color: white; }
+td.status { text-align: center; font-size: 1em; border-radius: 0; }
 pre.error { background: #fff3e0; padding: 0.6em; white-space: pre-wrap; }
 .gallery { display: flex; flex-wrap: wrap; gap: 1em; }
 figure.pair { margin: 0; } figure.pair figcaption { font-size: 12px; }
@@ -215,11 +216,10 @@ def _image(png: bytes, alt: str) -> str:
 
 
 def _key_values(values: Mapping[str, Any], encode: bool) -> str:
-    """A compact two-column table; `encode` shows values as JSON (settings hold lists, None,
-    numbers and strings, which JSON tells apart)."""
+    """A compact two-column table, in the mapping's order; `encode` shows values as JSON
+    (settings hold lists, None, numbers and strings, which JSON tells apart)."""
     rows = []
-    for key in sorted(values):
-        value = values[key]
+    for key, value in values.items():
         shown = json.dumps(value, sort_keys=True, default=str) if encode else str(value)
         rows.append(f"<tr><td>{escape(str(key))}</td><td>{escape(shown)}</td></tr>")
     return f'<table class="kv">{"".join(rows)}</table>'

@@ -32,14 +32,18 @@ def report_document(
 
 
 def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
-    """Write JSON to a temp file beside `path`, then rename: readers never see half a report."""
+    """Write the JSON report so that readers never see half of it."""
+    write_text_atomically(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write to a temp file beside `path`, then rename; with the permissions the umask gives."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for everyone
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

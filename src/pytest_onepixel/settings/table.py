@@ -26,7 +26,14 @@ from . import values as v
 
 #: How the command line and ini files spell a value, and the pytest ini type that reads it.
 GATE_FILES = ("onepixel*.yaml", "onepixel*.yml")
-SPELLINGS = {"str": "string", "int": "int", "float": "float", "flag": "bool", "args": "args"}
+SPELLINGS = {
+    "str": "string",
+    "optional": "string",  # --onepixel-KEY[=VALUE]
+    "int": "int",
+    "float": "float",
+    "flag": "bool",
+    "args": "args",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Setting:
     option: bool = False
     spelled: str = "str"
     path: bool = False
+    flag: str | None = None  # the option's and ini key's name when not the key's own
 
 
 def _option(parse: Callable[[object], Any], default: object, help: str, spelled: str = "str"):
@@ -78,6 +86,8 @@ SETTINGS: dict[str, Setting] = {
     "output_name": Setting(v.text, None, "ONNX output to read"),
     "output": Setting(v.output_key, None, "which output holds the class scores: a name or index"),
     "trust_pickle": Setting(v.boolean, False, "allow loading a whole pickled PyTorch module"),
+    "gallery": Setting(v.boolean, True, "show this gate in galleries and HTML reports"),
+    "examples": Setting(v.integer(1), 16, "adversarial examples in a gate's gallery"),
     "allow_unstable_model": Setting(
         v.boolean, False, "attack a model whose scores change with the batch or between calls"
     ),
@@ -98,7 +108,25 @@ SETTINGS: dict[str, Setting] = {
     "full": _session(
         v.boolean, False, "attack every sampled image even once a verdict is settled", "flag"
     ),
-    "compare": _session(v.text, None, "compare every gate with a previous JSON report", path=True),
+    "compare": _session(
+        v.text, None, "compare every gate with a previous JSON report, or the 'last' saved run"
+    ),
+    "gallery_dir": Setting(
+        v.text,
+        None,
+        "write each gate's gallery of adversarial examples, and its robustness curve, here",
+        "session",
+        option=True,
+        path=True,
+        flag="gallery",
+    ),
+    "html": _session(v.text, None, "write one self-contained HTML report of every gate here"),
+    "save": _session(
+        v.save_name, None, "keep this run's report under .onepixel/ (optionally named)", "optional"
+    ),
+    "autosave": Setting(
+        v.boolean, False, "keep every run's report under .onepixel/", "session", spelled="flag"
+    ),
     "cache": _session(v.choice(*CACHE_MODES), "use", "result cache: use (default), refresh or off"),
     "heartbeat": _session(
         v.positive_number, 30.0, "seconds between progress lines in logs (not a terminal)", "float"
@@ -122,11 +150,16 @@ REQUIRED_IN_YAML = ("name", "model", "data")
 
 
 def option_name(key: str) -> str:
-    return "--onepixel-" + key.replace("_", "-")
+    return "--onepixel-" + _spelled_name(key).replace("_", "-")
 
 
 def ini_name(key: str) -> str:
-    return "onepixel_" + key
+    return "onepixel_" + _spelled_name(key)
+
+
+def _spelled_name(key: str) -> str:
+    setting = SETTINGS.get(key)
+    return setting.flag if setting is not None and setting.flag else key
 
 
 def parse_layer(

@@ -129,6 +129,13 @@ def positive_number(value: object) -> float:
     return float(value)
 
 
+def save_name(value: object) -> str:
+    """A saved run's name; empty means "name it after the git commit"."""
+    if not isinstance(value, str):
+        raise ValueError("a name for the saved run, such as before-retraining")
+    return value
+
+
 def tolerance(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")
