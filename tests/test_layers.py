@@ -31,6 +31,7 @@ ALLOWED = {
     "gate": {"base", "engine", "models", "data", "result", "api", "driver"},
     "settings": {"base", "engine", "backends", "gate"},
     "reports": {"base", "engine", "result", "api", "driver", "gate"},
+    "cli": {"base", "engine", "result", "gate", "reports"},
     "plugin": {
         "base",
         "engine",

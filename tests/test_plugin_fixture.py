@@ -109,3 +109,62 @@ def test_twice(onepixel):
     result = pytester.runpytest("-k", "twice", "--onepixel-report=r.json")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["test_twice  *pass*", "test_twice#2  *pass*"])
+
+
+def test_a_failing_check_still_gives_the_test_its_result(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_access="""
+        import numpy as np
+        import pytest
+
+        IMAGES = np.full((6, 1, 4, 4), 200, np.uint8)
+
+        def model(batch):
+            bright = batch[:, 0, 1, 2] > 100
+            return np.stack([bright, ~bright], axis=1).astype(np.float32) * 5
+
+        @pytest.mark.onepixel(max_success_rate=0.0, budget=100)
+        def test_inspect(onepixel):
+            with pytest.raises(pytest.fail.Exception) as failed:
+                onepixel.check(model, IMAGES, np.zeros(6, int))
+            assert failed.value.result.successes == 6
+            assert onepixel.last_result is failed.value.result
+            indices, adversarial = onepixel.last_result.adversarial_images()
+            assert (adversarial[:, 0, 1, 2] <= 100).all()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_records_from_an_image_folder_name_their_files(pytester: pytest.Pytester) -> None:
+    import numpy as np
+    from PIL import Image
+
+    for label in ("cat", "dog"):
+        (pytester.path / "images" / label).mkdir(parents=True)
+        for i in range(3):
+            pixels = np.full((6, 6, 3), 40 * i + (100 if label == "dog" else 0), np.uint8)
+            Image.fromarray(pixels).save(pytester.path / "images" / label / f"{label}{i}.png")
+    pytester.makepyfile(
+        test_folder="""
+        import numpy as np
+        import pytest
+        from pytest_onepixel import load_data, sample
+
+        def model(batch):
+            mean = batch.reshape(len(batch), -1).mean(axis=1)
+            return np.stack([200 - mean, mean], axis=1) / 50
+
+        def test_files():
+            from pytest_onepixel.gate.run import GateRequest, run_gate
+            from pytest_onepixel.settings.layers import Layers
+
+            settings = Layers(entry={"data": "images", "max_success_rate": 1.0, "budget": 20,
+                                     "samples": 6}).merged()
+            run = run_gate(GateRequest("g", settings, model))
+            assert {r.file for r in run.result.records} == {
+                f"{label}/{label}{i}.png" for label in ("cat", "dog") for i in range(3)
+            }
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)

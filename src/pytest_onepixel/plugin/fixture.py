@@ -11,10 +11,27 @@ from ..errors import OnePixelError
 
 class OnePixelFixture:
     """`check(model, images, labels, **options)` runs the gate with the merged settings
-    (command line > check() keywords > @pytest.mark.onepixel > ini > built-in defaults)."""
+    (command line > check() keywords > @pytest.mark.onepixel > ini > built-in defaults).
+
+    A failed check raises pytest's failure carrying the AttackResult as `.result`; `results`
+    (and `last_result`) give every check's result to the test either way, e.g. to save the
+    adversarial images of a failing gate."""
 
     def __init__(self, node: pytest.Item) -> None:
         self._node = node
+
+    @property
+    def results(self) -> list[Any]:
+        """The AttackResult of every check() this test ran, in order, failed ones included."""
+        from .gates import RESULTS_KEY
+
+        return list(self._node.stash.get(RESULTS_KEY, []))
+
+    @property
+    def last_result(self) -> Any:
+        """The latest check()'s AttackResult (None before the first)."""
+        results = self.results
+        return results[-1] if results else None
 
     def check(
         self,

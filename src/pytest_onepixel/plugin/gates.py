@@ -24,6 +24,19 @@ from .progress import ProgressLine
 from .session import OUTCOME_KEY, OnePixelSession
 from .visuals import examples_for
 
+#: The AttackResults of the check() calls a test made, failed ones included.
+RESULTS_KEY = pytest.StashKey[list]()
+
+
+class GateCheckFailed(pytest.fail.Exception):
+    """A failed `onepixel.check()`: pytest's failure (the verdict text, no traceback) that
+    still hands the test the gate's AttackResult as `.result`."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message, pytrace=False)
+        self.result = result
+
+
 #: Attacked sets smaller than this get a warning: their interval is too wide to mean much.
 SMALL_SAMPLE = 30
 
@@ -87,9 +100,10 @@ def run_check(
         )  # fmt: skip
 
     run = _run(node, name, request)
+    node.stash.setdefault(RESULTS_KEY, []).append(run.result)
     outcome = _finish(node, run.outcome)
     if not outcome.passed:
-        pytest.fail(failure_text(outcome, session.report_path), pytrace=False)
+        raise GateCheckFailed(failure_text(outcome, session.report_path), run.result)
     return run.result
 
 

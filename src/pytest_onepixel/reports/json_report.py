@@ -54,3 +54,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_report(path: Path) -> tuple[dict[str, Any], list[GateOutcome]]:
+    """A JSON report and its gates; a ConfigError names the file and what is wrong with it."""
+    from ..errors import ConfigError
+    from ..gate.outcome import GateOutcome
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return document, [GateOutcome.from_json(entry) for entry in document["gates"]]
+    except FileNotFoundError:
+        raise ConfigError(f"no such report: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} cannot be read ({error}).") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(
+            f"{path} is not a pytest-onepixel JSON report ({type(error).__name__}: {error})."
+        ) from None
