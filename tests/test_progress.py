@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from pytest_onepixel.driver import AttackProgress
+from pytest_onepixel.executors.common import AttackProgress
 from pytest_onepixel.plugin import progress as progress_module
 from pytest_onepixel.plugin.progress import ProgressLine
 from pytest_onepixel.reports.progress import duration_text, progress_text

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends import SearchBackend, search_backend
-from .driver import AttackProgress, SearchDriver, StopRule
 from .engine.batch_size import BatchChoice, choose_batch_size
 from .engine.batches import BatchEvaluator
 from .engine.consistency import ConsistencyReport, check_consistency
@@ -26,6 +25,8 @@ from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize,
 from .engine.scoring import ScoreFunction
 from .engine.search import Job, SearchSettings
 from .errors import InputError, OnePixelWarning, UnstableModelError
+from .executors.common import AttackProgress, StopRule
+from .executors.local import LocalSearch
 from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
@@ -57,6 +58,7 @@ def attack(
     stop_when: StopRule | None = None,
     allow_unstable_model: bool = False,
     backend: str = "auto",
+    shard: tuple[int, int] | None = None,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -130,6 +132,11 @@ def attack(
         in memory) when onnxruntime is installed and the twin agrees with the model on the
         clean pass (backends.py), else PyTorch; successes are always confirmed on the model
         itself. Other models run as they are.
+    shard : (K, N), optional
+        Attack only shard K of N of the attacked set (every N-th attacked image from the K-th,
+        and every N-th of the others): the result holds those images' records only, identical
+        to a full run's for the same images, and `settings["shard"]` says which. No stop rule
+        (no shard sees the whole set); merging the N shards' records gives the full run's.
     """
     _check_positive(budget=budget, pixels=pixels)
     if max_batch is not None:
@@ -141,25 +148,25 @@ def attack(
     indices = _indices(indices, n)
     targets = None if targets is None else _integer_vector("targets", targets, n)
 
-    score = ScoreFunction(problem.model.predict)
-    confirm = BatchEvaluator(problem.images, score, min(max_batch or CHECK_BATCH, CHECK_BATCH))
-    model_check = check_consistency(confirm)
+    score, confirm, model_check = _checked_model(problem, max_batch, allow_unstable_model)
     if not model_check.stable:
-        if not allow_unstable_model:
-            raise UnstableModelError(unstable_text(problem.model.description, model_check))
         stop_when = None  # an early verdict would rest on scores that change between calls
     clean = confirm.probabilities(np.arange(n))
     correct, attacked = _attacked_set(clean, labels, targets, score.num_classes)
+    kept = shard_positions(attacked, shard)
+    if shard is not None:
+        stop_when = None  # no shard sees the whole attacked set: `merge` judges the union
     jobs = [
         Job(int(i), int(indices[i]), int(labels[i]), _target(targets, i))
-        for i in np.flatnonzero(attacked)
+        for i in kept
+        if attacked[i]
     ]
     accuracy = float(correct.mean())
     context = _SearchContext(problem, score, confirm, clean, accuracy, model_check.stable)
     records, chosen, batch = _search(
         context, jobs, search, (backend, max_batch), stop_when, progress
     )
-    for i in set(range(n)) - set(records):
+    for i in set(kept.tolist()) - set(records):
         records[i] = ImageRecord.unattacked(
             int(indices[i]),
             int(labels[i]),
@@ -175,6 +182,32 @@ def attack(
         "preset": search.preset.name,
         "seed": seed,
         "targeted": targets is not None,
+        **_measured(problem, batch, chosen, model_check),
+    }
+    if shard is not None:
+        settings["shard"] = {"index": shard[0], "count": shard[1], "attacked": int(attacked.sum())}
+    ordered = tuple(records[i] for i in kept)
+    return AttackResult(ordered, settings, problem.images.images[kept], problem.images.layout)
+
+
+def _checked_model(
+    problem: _Problem, max_batch: int | None, allow_unstable: bool
+) -> tuple[ScoreFunction, BatchEvaluator, ConsistencyReport]:
+    """The real model's scorer and evaluator (probe, clean pass, confirmations) and its
+    consistency check; an unstable model is refused unless allowed."""
+    score = ScoreFunction(problem.model.predict)
+    confirm = BatchEvaluator(problem.images, score, min(max_batch or CHECK_BATCH, CHECK_BATCH))
+    model_check = check_consistency(confirm)
+    if not model_check.stable and not allow_unstable:
+        raise UnstableModelError(unstable_text(problem.model.description, model_check))
+    return score, confirm, model_check
+
+
+def _measured(
+    problem: _Problem, batch: BatchChoice, chosen: SearchBackend, model_check: ConsistencyReport
+) -> dict[str, object]:
+    """The settings the attack found out rather than was told: layouts, batch, backend, check."""
+    return {
         "layout": problem.images.model_layout,
         "data_layout": problem.images.layout,
         "pixel_range": list(problem.images.pixel_range),
@@ -184,8 +217,20 @@ def attack(
         "twin": chosen.report,
         "model_check": model_check.to_json(),
     }
-    ordered = tuple(records[i] for i in range(n))
-    return AttackResult(ordered, settings, problem.images.images, problem.images.layout)
+
+
+def shard_positions(attacked: np.ndarray, shard: tuple[int, int] | None) -> np.ndarray:
+    """The sample positions shard K of N holds, in sample order: every N-th attacked image
+    starting with the K-th, and likewise every N-th of the others (so each shard has its share
+    of the attack's work, and the N shards partition the sample). All positions without a
+    shard."""
+    if shard is None:
+        return np.arange(len(attacked))
+    index, count = shard
+    if not (isinstance(count, int) and isinstance(index, int) and 1 <= index <= count):
+        raise InputError(f"shard must be (K, N) with 1 <= K <= N; found {shard!r}.")
+    chosen = [np.flatnonzero(mask)[index - 1 :: count] for mask in (attacked, ~attacked)]
+    return np.sort(np.concatenate(chosen))
 
 
 @dataclass(frozen=True)
@@ -220,8 +265,8 @@ def _search(
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict)
     evaluators = (BatchEvaluator(problem.images, searcher, batch.size), context.confirm)
-    driver = SearchDriver(evaluators, jobs, search, context.accuracy, stop_when)
-    return driver.run(progress), chosen, batch
+    searcher_run = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)
+    return searcher_run.run(progress), chosen, batch
 
 
 @dataclass(frozen=True)

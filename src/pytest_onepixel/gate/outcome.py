@@ -20,8 +20,9 @@ from .statistics import interval
 from .verdict import judge
 
 #: A gate's status in the report: passed and failed have a verdict; error means the gate could
-#: not run (its message says why); not run means it was collected but never started.
-STATUSES = ("passed", "failed", "error", "not run")
+#: not run (its message says why); not run means it was collected but never started; shard means
+#: the outcome holds one shard's records, which `pytest-onepixel merge` judges with the others.
+STATUSES = ("passed", "failed", "error", "not run", "shard")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class GateOutcome:
     seconds: float = 0.0
     examples: tuple[Example, ...] = ()  # the most confident successes, rendered (gallery)
     cached: bool = False  # taken from the result cache rather than attacked again
+    shard: Mapping[str, Any] | None = None  # index, count, attacked, sample_order (a shard)
 
     @classmethod
     def judged(
@@ -231,6 +233,7 @@ class GateOutcome:
             "curve": [point.to_json() for point in self.curve],
             "compare": self.compare.to_json() if self.compare else None,
             "cached": self.cached,
+            "shard": dict(self.shard) if self.shard else None,
             "examples": [example.to_json() for example in self.examples],
             "records": [record.to_dict() for record in self.records],
         }
@@ -261,5 +264,6 @@ class GateOutcome:
             records=tuple(ImageRecord.from_dict(r) for r in data["records"]),
             compare=Comparison(**compare) if compare else None,
             cached=bool(data.get("cached", False)),
+            shard=data.get("shard"),
             examples=tuple(Example.from_json(e) for e in data.get("examples", ())),
         )

@@ -73,6 +73,7 @@ class GateRequest:
     progress: Progress | None = None
     cache: ResultStore | None = None  # None: no result cache
     refresh: bool = False  # attack even on a cache hit (and store the new outcome)
+    shard: tuple[int, int] | None = None  # attack only shard K of N (see `merge`)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,11 @@ def run_gate(request: GateRequest) -> GateRun:
         request.name,
         spec,
         result.records,
-        settings={**json_ready(settings), **result.settings, "full": request.full},
+        settings={
+            **json_ready(settings),
+            **result.settings,
+            "full": request.full or request.shard is not None,
+        },
         model={"description": model.description, "hash": model.content_hash},
         data={
             "source": dataset.source,
@@ -125,9 +130,21 @@ def run_gate(request: GateRequest) -> GateRun:
         notes=notes,
         seconds=round(time.perf_counter() - start, 3),
     )
+    if request.shard is not None:
+        outcome = as_shard(outcome, result, drawn)
     if key is not None:
         write_entry(request.cache, key, outcome)
     return GateRun(result, outcome)
+
+
+def as_shard(outcome: GateOutcome, result: AttackResult, drawn: _Drawn) -> GateOutcome:
+    """A shard's outcome: its records, marked as one part of the whole (no verdict of its own),
+    with what `merge` needs to check the parts belong together and to order their union."""
+    indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
+    shard = {**result.settings["shard"], "sample_order": [int(i) for i in indices]}
+    index, count = shard["index"], shard["count"]
+    reason = f"shard {index}/{count}: the verdict comes from `pytest-onepixel merge`"
+    return replace(outcome, status="shard", reasons=(reason,), shard=shard)
 
 
 def _cache_key(
@@ -144,7 +161,8 @@ def _cache_key(
         model_hash = model.content_hash
     indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
     sample = data_hash(drawn.images, np.stack([drawn.labels, indices]))
-    key = cache_key(model_hash, sample, json_ready(request.settings), request.full, __version__)
+    settings = {**json_ready(request.settings), "shard": request.shard}
+    key = cache_key(model_hash, sample, settings, request.full, __version__)
     return model, key
 
 
@@ -187,7 +205,8 @@ def _attack(
         preset=settings["preset"],
         indices=drawn.indices,
         progress=request.progress,
-        stop_when=None if request.full else EarlyVerdict(spec),
+        stop_when=None if request.full or request.shard else EarlyVerdict(spec),
+        shard=request.shard,
         allow_unstable_model=settings["allow_unstable_model"],
         backend=settings["backend"],
     )

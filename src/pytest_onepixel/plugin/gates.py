@@ -72,7 +72,7 @@ def run_yaml_gate(item: pytest.Item, entry: Mapping[str, Any], defaults: Mapping
         return _request(item, settings, settings["model"], progress)
 
     outcome = _finish(item, _run(item, item.name, request).outcome)
-    if not outcome.passed:
+    if outcome.status == "failed":
         raise GateFailed(failure_text(outcome, session.report_path))
 
 
@@ -102,7 +102,7 @@ def run_check(
     run = _run(node, name, request)
     node.stash.setdefault(RESULTS_KEY, []).append(run.result)
     outcome = _finish(node, run.outcome)
-    if not outcome.passed:
+    if outcome.status == "failed":
         raise GateCheckFailed(failure_text(outcome, session.report_path), run.result)
     return run.result
 
@@ -118,6 +118,7 @@ def _request(
         full=session.full,
         cache=session.result_store(),
         refresh=session.cache_mode == "refresh",
+        shard=session.shard,
         load_model=lambda source, options: node.ihook.pytest_onepixel_load_model(
             source=source, options=options
         ),

@@ -59,6 +59,8 @@ class OnePixelSession:
     compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
     heartbeat: float  # seconds between progress lines when the output is not a terminal
     cache_mode: str  # use, refresh or off (the result cache)
+    shard: tuple[int, int] | None  # --onepixel-shard K/N: attack that shard of every gate
+    executor: str  # local or ray
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
     saved_to: Path | None = None  # where this run's report was saved, once it was
@@ -83,6 +85,8 @@ class OnePixelSession:
             compare_tolerance=session_options.get("compare_tolerance"),
             heartbeat=session_options.get("heartbeat", SETTINGS["heartbeat"].default),
             cache_mode=session_options.get("cache", SETTINGS["cache"].default),
+            shard=session_options.get("shard"),
+            executor=session_options.get("executor", SETTINGS["executor"].default),
         )
         session.gallery_dir = check_output_folder(option_path(config, "gallery_dir"), "gallery_dir")
         session.html_path = check_output_file(option_path(config, "html"), "html")
@@ -142,6 +146,8 @@ class OnePixelSession:
         document = report_document(self.outcomes, options, __version__)
         document["interrupted"] = interrupted or self.stopped_by is not None
         document["signal"] = self.stopped_by
+        if self.shard is not None:
+            document["shard"] = {"index": self.shard[0], "count": self.shard[1]}
         if self.report_path is not None:
             write_atomically(self.report_path, document)
         if self.save_name is not None:

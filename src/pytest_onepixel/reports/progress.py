@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..driver import AttackProgress
+    from ..executors.common import AttackProgress
 
 
 def progress_text(name: str, progress: AttackProgress, seconds: float) -> str:

@@ -102,10 +102,16 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
         f"[{low:.3f}, {high:.3f}]",
         f"{outcome.threshold:.3f}",
         outcome.spec.mode,
-        "pass" if outcome.passed else "FAIL",
+        _verdict_cell(outcome),
         f"{summary.queries_used:,}",
         "cached" if outcome.cached else f"{outcome.seconds:.1f}",
     )
+
+
+def _verdict_cell(outcome: GateOutcome) -> str:
+    if outcome.shard is not None:
+        return f"shard {outcome.shard['index']}/{outcome.shard['count']}"
+    return "pass" if outcome.passed else "FAIL"
 
 
 def table_lines(outcomes: Sequence[GateOutcome]) -> list[str]:

@@ -21,6 +21,7 @@ from ..backends import BACKENDS
 from ..engine.layouts import LAYOUTS
 from ..engine.presets import PRESETS
 from ..errors import ConfigError
+from ..executors import EXECUTORS
 from ..gate import CACHE_MODES, GATE_MODES
 from . import values as v
 
@@ -126,6 +127,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "autosave": Setting(
         v.boolean, False, "keep every run's report under .onepixel/", "session", spelled="flag"
+    ),
+    "shard": _session(
+        v.shard, None, "attack only shard K/N of every gate (merge the N reports to judge)"
+    ),
+    "executor": _session(
+        v.choice(*EXECUTORS), "local", "who searches a gate's images: local or ray"
     ),
     "cache": _session(v.choice(*CACHE_MODES), "use", "result cache: use (default), refresh or off"),
     "heartbeat": _session(

@@ -136,6 +136,14 @@ def save_name(value: object) -> str:
     return value
 
 
+def shard(value: object) -> tuple[int, int]:
+    """K/N (a string, as the command line and ini spell it) with 1 <= K <= N."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match[1]) <= int(match[2]):
+        raise ValueError("K/N with 1 <= K <= N, such as 2/4")
+    return int(match[1]), int(match[2])
+
+
 def tolerance(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")

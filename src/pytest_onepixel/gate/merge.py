@@ -1,0 +1,129 @@
+"""One verdict from the parts: merge the shard reports of a gate run split across CI jobs.
+
+`--onepixel-shard K/N` attacks every N-th attacked image of each gate's sample from the K-th
+(and records every N-th of the others), with no early verdict; each image draws from its own
+random stream keyed by its index, so the union of the N shards' records is exactly the records
+of one full run. Merging checks that the shards belong together, gate by gate: the same sample
+(hash and order), the same settings and the same model (hash), every shard 1..N present exactly
+once and no image twice; then it applies the gate to the union, as a full run would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..result import ImageRecord
+from .outcome import Example, GateOutcome
+
+#: Settings measured during a run (timings, batch sizes) or naming the shard: they may differ
+#: between shards of one gate.
+MEASURED = ("max_batch", "batch_choice", "shard")
+
+
+def merge_shards(reports: Sequence[tuple[Path, Sequence[GateOutcome]]]) -> list[GateOutcome]:
+    """The merged outcome of every gate in the shard reports (path, gates)."""
+    by_gate: dict[str, list[tuple[Path, GateOutcome]]] = {}
+    for path, outcomes in reports:
+        for outcome in outcomes:
+            if outcome.status == "error":
+                raise ConfigError(f"{path}: gate {outcome.name!r} errored: {outcome.error}")
+            if outcome.shard is None:
+                raise ConfigError(
+                    f"{path}: gate {outcome.name!r} is not a shard (run with --onepixel-shard K/N)."
+                )
+            by_gate.setdefault(outcome.key, []).append((path, outcome))
+    counts = {len(parts) for parts in by_gate.values()}
+    if len(counts) > 1:
+        raise ConfigError(
+            "the reports do not hold the same gates: "
+            + "; ".join(f"{key} in {len(parts)} report(s)" for key, parts in by_gate.items())
+        )
+    return [_merge_gate(key, parts) for key, parts in sorted(by_gate.items())]
+
+
+def _merge_gate(key: str, parts: list[tuple[Path, GateOutcome]]) -> GateOutcome:
+    first = parts[0][1]
+    count = first.shard["count"]
+    _check_same(key, parts)
+    seen: dict[int, Path] = {}
+    for path, outcome in parts:
+        index = outcome.shard["index"]
+        if index in seen:
+            raise ConfigError(
+                f"gate {key}: shard {index}/{count} is in both {seen[index]} and {path}."
+            )
+        seen[index] = path
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        raise ConfigError(
+            f"gate {key}: shard(s) {', '.join(f'{m}/{count}' for m in missing)} missing; give "
+            f"all {count} shard reports (found {', '.join(str(p) for p in seen.values())})."
+        )
+    records = _union(key, parts)
+    settings = {k: v for k, v in first.settings.items() if k not in MEASURED}
+    merged = GateOutcome.judged(
+        first.name,
+        first.spec,
+        records,
+        settings=settings,
+        model=first.model,
+        data=first.data,
+        notes=sorted({note for _, outcome in parts for note in outcome.notes}),
+        seconds=round(sum(outcome.seconds for _, outcome in parts), 3),
+    )
+    examples = _top_examples([o.examples for _, o in parts], int(settings.get("examples", 16)))
+    return replace(merged, nodeid=first.nodeid, examples=examples)
+
+
+def _check_same(key: str, parts: list[tuple[Path, GateOutcome]]) -> None:
+    """Every shard of a gate names the same sample, settings, model and shard count."""
+    first_path, first = parts[0]
+    for path, outcome in parts[1:]:
+        for what, mine, theirs in (
+            ("sample", first.data.get("hash"), outcome.data.get("hash")),
+            ("sample order", first.shard["sample_order"], outcome.shard["sample_order"]),
+            ("model", first.model.get("hash"), outcome.model.get("hash")),
+            ("settings", _comparable(first.settings), _comparable(outcome.settings)),
+            ("shard count", first.shard["count"], outcome.shard["count"]),
+            ("criteria", first.spec, outcome.spec),
+        ):
+            if mine != theirs:
+                raise ConfigError(
+                    f"gate {key}: {path} has another {what} than {first_path}; shards to merge "
+                    "must come from one run split with --onepixel-shard K/N (same data, model "
+                    "and settings)."
+                )
+
+
+def _comparable(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k not in MEASURED}
+
+
+def _union(key: str, parts: list[tuple[Path, GateOutcome]]) -> list[ImageRecord]:
+    """The shards' records in sample order; each sampled image exactly once."""
+    order = {index: position for position, index in enumerate(parts[0][1].shard["sample_order"])}
+    records: dict[int, ImageRecord] = {}
+    for path, outcome in parts:
+        for record in outcome.records:
+            if record.index in records or record.index not in order:
+                raise ConfigError(
+                    f"gate {key}: {path} holds image {record.index} "
+                    + ("twice" if record.index in records else "not in the sample")
+                    + "; the shards overlap or come from different samples."
+                )
+            records[record.index] = record
+    absent = sorted(set(order) - set(records))
+    if absent:
+        raise ConfigError(f"gate {key}: no shard holds images {absent[:5]}...; a shard is missing.")
+    return sorted(records.values(), key=lambda record: order[record.index])
+
+
+def _top_examples(groups: Sequence[Sequence[Example]], count: int) -> tuple[Example, ...]:
+    """The most confident examples of the union: each shard kept its own most confident, so
+    the union's top `count` are among them."""
+    examples = [example for group in groups for example in group]
+    return tuple(sorted(examples, key=lambda e: -e.confidence)[:count])
