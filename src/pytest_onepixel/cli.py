@@ -6,6 +6,11 @@ benchmark runs.
                                                  per-gate change of the success rate; exit 1
                                                  when a gate's rate rose beyond the rule
     pytest-onepixel html REPORT -o FILE          the self-contained HTML report of a JSON report
+    pytest-onepixel merge SHARD.json... --report MERGED.json [--compare OLD] [--gallery DIR]
+                                                 [--html FILE]
+                                                 one verdict per gate from the N shard reports of
+                                                 a run split with --onepixel-shard K/N; exit 1
+                                                 when a gate fails
 
 A report can be a path or `last` (the newest run saved under .onepixel/ in the current
 folder). Exit codes: 0 fine, 1 a regression, 2 a usage error (the message says which file).
@@ -55,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     page.add_argument("report", help="a pytest-onepixel JSON report, or 'last'")
     page.add_argument("-o", "--output", required=True, type=Path, help="the HTML file to write")
     page.set_defaults(run=_html)
+    merge = commands.add_parser("merge", help="judge every gate on the union of its shards")
+    merge.add_argument("shards", nargs="+", type=Path, help="the N shard reports")
+    merge.add_argument("--report", required=True, type=Path, help="the merged JSON report")
+    merge.add_argument("--compare", default=None, help="a baseline report, or 'last'")
+    merge.add_argument("--tolerance", type=float, default=None, help="as for compare")
+    merge.add_argument("--gallery", type=Path, default=None, help="write galleries and curves")
+    merge.add_argument("--html", type=Path, default=None, help="write the HTML report")
+    merge.set_defaults(run=_merge)
     return parser
 
 
@@ -105,6 +118,41 @@ def _html(arguments: argparse.Namespace) -> int:
     write_text_atomically(arguments.output, page)
     print(f"HTML report: {arguments.output}")
     return 0
+
+
+def _merge(arguments: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from . import __version__
+    from .gate.merge import merge_shards
+    from .reports.json_report import report_document, write_atomically
+
+    outcomes = merge_shards([(path, read_report(path)[1]) for path in arguments.shards])
+    if arguments.compare is not None:
+        baseline = load_baseline(_resolve(arguments.compare), "pytest-onepixel merge --compare")
+        rule = rule_for(arguments.tolerance)
+        outcomes = [o.compared(compare(o, baseline, rule)) for o in outcomes]
+    options = {"merged_from": [str(path) for path in arguments.shards]}
+    write_atomically(arguments.report, report_document(outcomes, options, __version__))
+    for line in table_lines(outcomes):
+        print(line)
+    if arguments.compare is not None:
+        for line in compare_lines(outcomes):
+            print(line)
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _pictures(outcomes, arguments.gallery, arguments.html, created)
+    print(f"merged report: {arguments.report}")
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
+def _pictures(outcomes: list, gallery: Path | None, page: Path | None, created: str) -> None:
+    """The gallery folder and HTML report of merged outcomes, as a pytest run writes them."""
+    from .reports.visuals import write_gallery, write_html
+
+    lines = write_gallery(gallery, outcomes) if gallery is not None else []
+    lines += write_html(page, outcomes, created) if page is not None else []
+    for line in lines:
+        print(line)
 
 
 def _resolve(report: str) -> Path:

@@ -103,8 +103,8 @@ def pytest_runtest_makereport(
     outcomes = item.stash.get(OUTCOME_KEY, None)
     if call.when == "call" and outcomes:
         report.onepixel = [outcome.to_json() for outcome in outcomes]
-        if item.config.pluginmanager.hasplugin("html"):
-            from .visuals import pytest_html_extras
+        if getattr(item.config.option, "htmlpath", None):  # pytest-html is writing a page
+            from .html_extras import pytest_html_extras
 
             report.extras = [*getattr(report, "extras", []), *pytest_html_extras(outcomes)]
     return report

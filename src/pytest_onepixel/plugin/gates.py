@@ -18,11 +18,11 @@ from ..gate.compare import compare, rule_for
 from ..gate.outcome import GateOutcome
 from ..gate.run import GateRequest, GateRun, run_gate
 from ..reports.text import failure_text
+from ..reports.visuals import examples_for
 from ..settings.layers import Layers
 from ..settings.table import MARKER_KEYS, parse_layer
 from .progress import ProgressLine
 from .session import OUTCOME_KEY, OnePixelSession
-from .visuals import examples_for
 
 #: The AttackResults of the check() calls a test made, failed ones included.
 RESULTS_KEY = pytest.StashKey[list]()

@@ -160,7 +160,7 @@ class OnePixelSession:
             return
         from datetime import datetime, timezone
 
-        from .visuals import write_gallery, write_html
+        from ..reports.visuals import write_gallery, write_html
 
         outcomes = self.outcomes
         if self.gallery_dir is not None:

@@ -1,6 +1,6 @@
-"""The outputs people look at, made when the session ends: each gate's gallery and robustness
-curve in the `--onepixel-gallery` folder, one self-contained HTML report (`--onepixel-html`),
-and, when pytest-html is in use, the same pictures as extras on each gate's row.
+"""The outputs people look at, made when a session (or `pytest-onepixel merge`) ends: each
+gate's gallery and robustness curve in the `--onepixel-gallery` folder, and one self-contained
+HTML report (`--onepixel-html`).
 
 Examples (the rendered pictures) are made where the gate ran, from its images, while they are
 at hand (`examples_for`); everything else here works from outcomes alone, so it works the same
@@ -10,15 +10,14 @@ missing one skips what it draws, with one line saying so.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..gate.outcome import Example, GateOutcome
-from ..reports.json_report import write_text_atomically
 from ..result import AttackResult
+from .json_report import write_text_atomically
 
 
 def examples_for(
@@ -29,7 +28,7 @@ def examples_for(
     if not settings.get("gallery", True):
         return ()
     try:
-        from ..reports.gallery import render_examples
+        from .gallery import render_examples
     except ImportError:
         return ()
     try:
@@ -48,7 +47,7 @@ def examples_for(
 
 def write_gallery(folder: Path, outcomes: Sequence[GateOutcome]) -> list[str]:
     """One PNG grid and one curve (PNG and SVG) per gate that ran; the summary's lines."""
-    from ..reports.curve import curve_figures, matplotlib_missing_reason
+    from .curve import curve_figures, matplotlib_missing_reason
 
     folder.mkdir(parents=True, exist_ok=True)
     lines, shown = [], [o for o in outcomes if o.summary is not None]
@@ -56,7 +55,7 @@ def write_gallery(folder: Path, outcomes: Sequence[GateOutcome]) -> list[str]:
     for outcome in shown:
         stem = file_stem(outcome)
         if outcome.examples:
-            from ..reports.gallery import gallery_png
+            from .gallery import gallery_png
 
             (folder / f"{stem}.png").write_bytes(gallery_png(outcome.name, outcome.examples))
         if missing_matplotlib is None:
@@ -73,8 +72,8 @@ def write_gallery(folder: Path, outcomes: Sequence[GateOutcome]) -> list[str]:
 
 
 def write_html(path: Path, outcomes: Sequence[GateOutcome], created: str) -> list[str]:
-    from ..reports.curve import curve_figures, matplotlib_missing_reason
-    from ..reports.html import html_report
+    from .curve import curve_figures, matplotlib_missing_reason
+    from .html import html_report
 
     curves = {}
     if matplotlib_missing_reason() is None:
@@ -87,28 +86,3 @@ def write_html(path: Path, outcomes: Sequence[GateOutcome], created: str) -> lis
 def file_stem(outcome: GateOutcome) -> str:
     """A file name for a gate: its node id (or name) with anything unsafe replaced."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", outcome.key).strip("_") or "gate"
-
-
-def pytest_html_extras(outcomes: Sequence[GateOutcome]) -> list[dict[str, Any]]:
-    """pytest-html's documented extras (`report.extras`) for a test's gates: the verdict and
-    reasons, the gallery grid and the robustness curve."""
-    import html
-
-    from pytest_html import extras
-
-    from ..reports.curve import curve_figures, matplotlib_missing_reason
-
-    found: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in (*outcome.reasons, *outcome.notes))
-        verdict = html.escape(f"onepixel gate {outcome.name}: {outcome.status}")
-        found.append(extras.html(f"<div><strong>{verdict}</strong><ul>{reasons}</ul></div>"))
-        if outcome.examples:
-            from ..reports.gallery import gallery_png
-
-            picture = base64.b64encode(gallery_png(outcome.name, outcome.examples)).decode()
-            found.append(extras.png(picture, name=f"{outcome.name} gallery"))
-        if outcome.summary is not None and matplotlib_missing_reason() is None:
-            curve = base64.b64encode(curve_figures(outcome)[0]).decode()
-            found.append(extras.png(curve, name=f"{outcome.name} robustness curve"))
-    return found
