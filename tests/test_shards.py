@@ -13,8 +13,8 @@ from conftest import write_gates
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_onepixel.api import shard_positions
 from pytest_onepixel.cli import main
+from pytest_onepixel.engine.schedule import shard_positions
 
 #: Fields that hold times or what was measured from timings: they may differ between runs.
 TIME_FIELDS = ("seconds", "created")

@@ -18,10 +18,11 @@ import numpy as np
 from .backends import SearchBackend, search_backend
 from .engine.batch_size import BatchChoice, choose_batch_size
 from .engine.batches import BatchEvaluator
-from .engine.consistency import ConsistencyReport, check_consistency
+from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
 from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
+from .engine.schedule import shard_positions
 from .engine.scoring import ScoreFunction
 from .engine.search import Job, SearchSettings
 from .errors import InputError, OnePixelWarning, UnstableModelError
@@ -59,6 +60,7 @@ def attack(
     allow_unstable_model: bool = False,
     backend: str = "auto",
     shard: tuple[int, int] | None = None,
+    executor: str = "local",
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -137,6 +139,9 @@ def attack(
         and every N-th of the others): the result holds those images' records only, identical
         to a full run's for the same images, and `settings["shard"]` says which. No stop rule
         (no shard sees the whole set); merging the N shards' records gives the full run's.
+    executor : {"local", "ray"}, default "local"
+        Who searches: this process, or Ray actors (executors/ray_search.py; `ray.init()`
+        honours RAY_ADDRESS), each loading the model once from its bytes; same records.
     """
     _check_positive(budget=budget, pixels=pixels)
     if max_batch is not None:
@@ -164,7 +169,7 @@ def attack(
     accuracy = float(correct.mean())
     context = _SearchContext(problem, score, confirm, clean, accuracy, model_check.stable)
     records, chosen, batch = _search(
-        context, jobs, search, (backend, max_batch), stop_when, progress
+        context, jobs, search, (backend, max_batch, executor), stop_when, progress
     )
     for i in set(kept.tolist()) - set(records):
         records[i] = ImageRecord.unattacked(
@@ -219,20 +224,6 @@ def _measured(
     }
 
 
-def shard_positions(attacked: np.ndarray, shard: tuple[int, int] | None) -> np.ndarray:
-    """The sample positions shard K of N holds, in sample order: every N-th attacked image
-    starting with the K-th, and likewise every N-th of the others (so each shard has its share
-    of the attack's work, and the N shards partition the sample). All positions without a
-    shard."""
-    if shard is None:
-        return np.arange(len(attacked))
-    index, count = shard
-    if not (isinstance(count, int) and isinstance(index, int) and 1 <= index <= count):
-        raise InputError(f"shard must be (K, N) with 1 <= K <= N; found {shard!r}.")
-    chosen = [np.flatnonzero(mask)[index - 1 :: count] for mask in (attacked, ~attacked)]
-    return np.sort(np.concatenate(chosen))
-
-
 @dataclass(frozen=True)
 class _SearchContext:
     """What the search needs from the checks before it: the model and images, the real model's
@@ -250,13 +241,13 @@ def _search(
     context: _SearchContext,
     jobs: list[Job],
     search: SearchSettings,
-    choices: tuple[str, int | None],
+    choices: tuple[str, int | None, str],
     stop_when: StopRule | None,
     progress: Callable[[AttackProgress], None] | None,
 ) -> tuple[dict[int, ImageRecord], SearchBackend, BatchChoice]:
     """Pick what runs the search (the model or its verified twin) and its batch size by
     measurement, then search the attacked set and confirm on the real model."""
-    backend, max_batch = choices
+    backend, max_batch, executor = choices
     problem = context.problem
     images = problem.images.model_images
     chosen = search_backend(problem.model, backend, images, context.clean, context.stable)
@@ -265,8 +256,18 @@ def _search(
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict)
     evaluators = (BatchEvaluator(problem.images, searcher, batch.size), context.confirm)
-    searcher_run = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)
-    return searcher_run.run(progress), chosen, batch
+    if executor == "ray":
+        from .executors.ray_search import RaySearch
+        from .models.package import ModelPackage
+
+        twin = chosen.model is not problem.model
+        setup = (ModelPackage.of(problem.model), problem.images, twin, batch.size)
+        runner = RaySearch(setup, jobs, search, context.accuracy, stop_when)
+    elif executor == "local":
+        runner = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)
+    else:
+        raise InputError(f"executor must be 'local' or 'ray'; found {executor!r}.")
+    return runner.run(progress), chosen, batch
 
 
 @dataclass(frozen=True)
@@ -335,19 +336,6 @@ def no_generation_text(preset: str, budget: int, popsize: int) -> str:
         f"budget of at least {2 * popsize}; Su et al. ran up to {PAPER_GENERATIONS} generations "
         f"({(PAPER_GENERATIONS + 1) * popsize:,} queries per image). Raise `budget`, or lower "
         "`popsize` (the default preset sizes it to the budget)."
-    )
-
-
-def unstable_text(description: str, check: ConsistencyReport) -> str:
-    """Why an unstable model is refused, and what to do."""
-    return (
-        f"{description}: the model's scores depend on {check.depends_on}, so every attack "
-        f"result would too: the same images scored {check.differs} differ by up to "
-        f"{check.max_difference:.3g} in class probability (tolerance 1e-4). Likely cause: "
-        f"{check.cause}. Fix: call model.eval() before exporting it (torch.export, "
-        "torch.onnx.export, torch.jit.trace) and remove randomness from forward(); or set "
-        "`allow_unstable_model: true` to attack it anyway (no early verdict; the instability "
-        "is reported)."
     )
 
 

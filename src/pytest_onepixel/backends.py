@@ -77,9 +77,7 @@ def _verified_twin(
     if not stable:
         return None, {"twin": "not built: the model is unstable (see model_check)"}
     try:
-        from .models.twin import onnx_twin
-
-        twin = onnx_twin(inner, model_images, inner.threads)
+        candidate = twin_of(model, model_images)
     except ImportError as error:
         return None, {"twin": f"not built: {error.name or 'onnxruntime'} is not installed"}
     except ModelLoadError as error:
@@ -87,9 +85,7 @@ def _verified_twin(
     import numpy as np
 
     from .engine.scoring import ScoreFunction
-    from .models.preprocess import PreprocessedModel
 
-    candidate = model.around(twin) if isinstance(model, PreprocessedModel) else twin
     score = ScoreFunction(candidate.predict)
     chunks = range(0, len(model_images), VERIFY_BATCH)
     twin_clean = np.concatenate([score(model_images[i : i + VERIFY_BATCH]) for i in chunks])
@@ -104,3 +100,14 @@ def _verified_twin(
         )
         return None, {**report, "twin": reason}
     return candidate, {**report, "twin": "verified on the clean pass"}
+
+
+def twin_of(model: Model, model_images: np.ndarray) -> Model:
+    """The model's ONNX Runtime twin, with the model's preprocessing in front (a Ray actor
+    rebuilds the twin the driver verified: the export is the same for the same model)."""
+    from .models.preprocess import PreprocessedModel
+    from .models.twin import onnx_twin
+
+    inner = model.inner if isinstance(model, PreprocessedModel) else model
+    twin = onnx_twin(inner, model_images, inner.threads)
+    return model.around(twin) if isinstance(model, PreprocessedModel) else twin

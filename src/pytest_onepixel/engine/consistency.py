@@ -88,3 +88,16 @@ def check_consistency(evaluator: BatchEvaluator, probe: int = PROBE) -> Consiste
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).max()) if a.size else 0.0
+
+
+def unstable_text(description: str, check: ConsistencyReport) -> str:
+    """Why an unstable model is refused, and what to do."""
+    return (
+        f"{description}: the model's scores depend on {check.depends_on}, so every attack "
+        f"result would too: the same images scored {check.differs} differ by up to "
+        f"{check.max_difference:.3g} in class probability (tolerance 1e-4). Likely cause: "
+        f"{check.cause}. Fix: call model.eval() before exporting it (torch.export, "
+        "torch.onnx.export, torch.jit.trace) and remove randomness from forward(); or set "
+        "`allow_unstable_model: true` to attack it anyway (no early verdict; the instability "
+        "is reported)."
+    )

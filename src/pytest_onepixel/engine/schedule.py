@@ -24,6 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
+from ..errors import InputError
+
 #: Images per wave: small enough that an early stop wastes little, large enough to fill batches.
 WAVE = 16
 #: Candidates per generation the in-flight images may reach (images x population); bounds the
@@ -70,3 +74,17 @@ class WaveSchedule:
     def unstarted(self) -> list[int]:
         """Job positions never admitted (left unattacked by an early stop)."""
         return [p for w in range(self.admitted, len(self.waves)) for p in self.waves[w]]
+
+
+def shard_positions(attacked: np.ndarray, shard: tuple[int, int] | None) -> np.ndarray:
+    """The sample positions shard K of N holds, in sample order: every N-th attacked image
+    starting with the K-th, and likewise every N-th of the others (so each shard has its share
+    of the attack's work, and the N shards partition the sample). All positions without a
+    shard."""
+    if shard is None:
+        return np.arange(len(attacked))
+    index, count = shard
+    if not (isinstance(count, int) and isinstance(index, int) and 1 <= index <= count):
+        raise InputError(f"shard must be (K, N) with 1 <= K <= N; found {shard!r}.")
+    chosen = [np.flatnonzero(mask)[index - 1 :: count] for mask in (attacked, ~attacked)]
+    return np.sort(np.concatenate(chosen))

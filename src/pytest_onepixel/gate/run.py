@@ -74,6 +74,7 @@ class GateRequest:
     cache: ResultStore | None = None  # None: no result cache
     refresh: bool = False  # attack even on a cache hit (and store the new outcome)
     shard: tuple[int, int] | None = None  # attack only shard K of N (see `merge`)
+    executor: str = "local"  # who searches: local or ray
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ def _attack(
         progress=request.progress,
         stop_when=None if request.full or request.shard else EarlyVerdict(spec),
         shard=request.shard,
+        executor=request.executor,
         allow_unstable_model=settings["allow_unstable_model"],
         backend=settings["backend"],
     )

@@ -41,7 +41,7 @@ class CallableModel:
     num_classes: int | None = None
 
     def __init__(self, function: Callable[[np.ndarray], object], layout: str | None = None):
-        self._function = function
+        self.function = function
         self.layout = layout
         name = getattr(function, "__qualname__", type(function).__qualname__)
         module = getattr(function, "__module__", "") or ""
@@ -49,7 +49,7 @@ class CallableModel:
         self.content_hash = hashlib.sha256(self.description.encode()).hexdigest()
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._function(batch))
+        return np.asarray(self.function(batch))
 
 
 def predict_in_fixed_batches(

@@ -39,6 +39,7 @@ class OnnxModel:
         is given: an in-memory export such as a PyTorch model's twin)."""
         ort = _onnxruntime()
         self.path = Path(path) if graph is not None else existing_file(path, "ONNX model")
+        self.graph, self.device, self.threads = graph, device, threads
         self.providers = list(providers or _providers_for(device, ort.get_available_providers()))
         options = ort.SessionOptions()
         if threads:
@@ -61,8 +62,8 @@ class OnnxModel:
                 f"{self.path}: input {graph_input.name!r} has type {graph_input.type}; the "
                 "attack feeds float pixels, so the model needs a float input."
             )
-        self._input = graph_input.name
-        self._output = graph_output.name
+        self._input = self.input_name = graph_input.name
+        self._output = self.output_name = graph_output.name
         self._dtype = _DTYPES[graph_input.type]
         self.input_shape = tuple(
             d if isinstance(d, int) and d > 0 else None for d in graph_input.shape

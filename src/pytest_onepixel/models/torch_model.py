@@ -41,6 +41,7 @@ class TorchModel:
         threads: int | None = None,
         batch_size: int | None = None,
         output: str | int | None = None,
+        origin: tuple[str, ...] = ("module",),
     ) -> None:
         torch = torch_module()
         if threads:
@@ -59,6 +60,9 @@ class TorchModel:
         self.content_hash = content_hash
         self.batch_size = batch_size
         self.output = output
+        # Where the module came from, so it can be loaded again elsewhere (models/package.py):
+        # ("file", path), ("factory", spec, weights path or ""), or ("module",).
+        self.origin = origin
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if self.batch_size is not None:
@@ -98,7 +102,12 @@ def load_torch_file(
     """A TorchScript file, a `.pt2` export archive, or (trusted only) a pickled module."""
     torch = torch_module()
     path = existing_file(path, "PyTorch model")
-    common = {"content_hash": file_hash(path), "device": device, "threads": threads}
+    common = {
+        "content_hash": file_hash(path),
+        "device": device,
+        "threads": threads,
+        "origin": ("file", str(path)),
+    }
     if path.suffix == ".pt2":
         try:
             program = torch.export.load(str(path))
@@ -173,6 +182,7 @@ def load_factory(
         module,
         description=f"{spec}" + (f" with weights {Path(weights).name}" if weights else ""),
         content_hash=factory_hash(spec, weights),
+        origin=("factory", spec, str(weights) if weights is not None else ""),
         device=device,
         threads=threads,
     )

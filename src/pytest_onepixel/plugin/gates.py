@@ -119,6 +119,7 @@ def _request(
         cache=session.result_store(),
         refresh=session.cache_mode == "refresh",
         shard=session.shard,
+        executor=session.executor,
         load_model=lambda source, options: node.ihook.pytest_onepixel_load_model(
             source=source, options=options
         ),

@@ -1,0 +1,151 @@
+"""The Ray executor: a gate's images searched by Ray actors, the verdict kept by the driver.
+
+`ray.init()` honours `RAY_ADDRESS`, so the same run works on a laptop (a local instance) and on a
+cluster. Each actor loads the model once, from its bytes in Ray's object store (models/package.py:
+no shared disk is assumed), with a GPU of its own when the model runs on CUDA, and searches the
+waves it is handed whole (executors/common.py `search_wave`), confirming every success on the
+real model. The driver hands out the waves the schedule admits (engine/schedule.py), in order,
+to whichever actor is free, and asks the stop rule at each new finished prefix of waves exactly
+as the local executor does: once settled it hands out nothing more and collects the waves in
+flight. The attacked images, and so the records, are the local run's whatever the timing.
+
+An error inside an actor comes back as the gate's error, with the actor's message.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..engine.batches import BatchEvaluator
+from ..engine.pixels import ImageSet
+from ..engine.schedule import WaveSchedule
+from ..engine.scoring import ScoreFunction
+from ..engine.search import Job, SearchSettings
+from ..errors import ModelCallError, OnePixelError
+from ..importing import first_line
+from ..models.package import ModelPackage
+from ..result import ImageRecord
+from .common import AttackProgress, PrefixDecider, StopRule, search_wave
+
+#: Batch size of an actor's confirmations (the real model), as in the local run.
+CONFIRM_BATCH = 32
+
+
+class WaveSearcher:
+    """A Ray actor: the model loaded once (on the first wave, so that an error loading it comes
+    back with that wave as the gate's error, message and all), then whole waves searched."""
+
+    def __init__(self, shared: list[Any], twin: bool, batch: int) -> None:
+        self._shared, self._twin, self._batch = shared, twin, batch
+        self._evaluators: tuple[BatchEvaluator, BatchEvaluator] | None = None
+        self._search: SearchSettings | None = None
+
+    def _load(self) -> tuple[BatchEvaluator, BatchEvaluator]:
+        import ray
+
+        package, images, self._search = ray.get(self._shared)
+        model = package.load(Path(tempfile.mkdtemp(prefix="onepixel-model-")), threads=1)
+        searcher = model
+        if self._twin:
+            from ..backends import twin_of
+
+            searcher = twin_of(model, images.model_images)
+        score = ScoreFunction(model.predict)
+        search_score = score if searcher is model else ScoreFunction(searcher.predict)
+        return (
+            BatchEvaluator(images, search_score, self._batch),
+            BatchEvaluator(images, score, CONFIRM_BATCH),
+        )
+
+    def search(self, wave: int, jobs: Sequence[Job]) -> tuple[int, dict[int, ImageRecord], int]:
+        if self._evaluators is None:
+            self._evaluators = self._load()
+        before = sum(e.images_scored for e in self._evaluators)
+        records = search_wave(self._evaluators, jobs, self._search)
+        return wave, records, sum(e.images_scored for e in self._evaluators) - before
+
+
+class RaySearch:
+    """The attacked set searched by Ray actors on the wave schedule."""
+
+    def __init__(
+        self,
+        setup: tuple[ModelPackage, ImageSet, bool, int],
+        jobs: Sequence[Job],
+        search: SearchSettings,
+        accuracy: float,
+        stop_when: StopRule | None,
+    ) -> None:
+        self._setup, self._search = setup, search
+        self._jobs = list(jobs)
+        self._schedule = WaveSchedule(len(self._jobs), search.popsize, early=stop_when is not None)
+        self._records: dict[int, ImageRecord] = {}
+        self._decide = PrefixDecider(self._schedule, self._jobs, self._records, accuracy, stop_when)
+
+    def run(self, progress: Callable[[AttackProgress], None] | None) -> dict[int, ImageRecord]:
+        ray = connect()
+        pool = ray.util.ActorPool(self._actors(ray))
+        wave_size = len(self._schedule.waves[0]) if self._schedule.waves else 1
+        found = scored = 0
+
+        def hand_out(orders: list[int]) -> None:
+            for wave in sorted({order // wave_size for order in orders}):
+                jobs = [self._jobs[order] for order in self._schedule.waves[wave]]
+                pool.submit(lambda actor, item: actor.search.remote(*item), (wave, jobs))
+
+        hand_out(self._schedule.admit())
+        while pool.has_next():
+            wave, records, used = _result_of(pool)
+            self._records.update(records)
+            found += sum(record.success for record in records.values())
+            scored += used
+            for order in self._schedule.waves[wave]:
+                hand_out(self._schedule.finish(order, self._decide))
+            if progress is not None:
+                progress(AttackProgress(len(self._records), len(self._jobs), found, scored))
+        return self._records
+
+    def _actors(self, ray: Any) -> list[Any]:
+        package, images, twin, batch = self._setup
+        gpus = package.options.get("device", "cpu").startswith("cuda")
+        resources = ray.cluster_resources()
+        count = int(resources.get("GPU" if gpus else "CPU", 1)) or 1
+        count = max(1, min(count, len(self._schedule.waves)))
+        actor = ray.remote(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0)(WaveSearcher)
+        # Object refs inside a list are not resolved when the actor starts, but by its first
+        # wave (WaveSearcher._load), where a failure becomes that wave's error.
+        shared = [ray.put(value) for value in (package, images, self._search)]
+        return [actor.remote(shared, twin, batch) for _ in range(count)]
+
+
+def connect() -> Any:
+    """ray, connected: to RAY_ADDRESS's cluster when set, else a local instance."""
+    try:
+        import ray
+    except ImportError:
+        raise ModelCallError(
+            "executor 'ray' needs Ray, which is not installed: pip install 'pytest-onepixel[ray]'."
+        ) from None
+    if not ray.is_initialized():
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"),
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+        )
+    return ray
+
+
+def _result_of(pool: Any) -> tuple[int, dict[int, ImageRecord], int]:
+    """The next finished wave, or the actor's error as the gate's error."""
+    try:
+        return pool.get_next_unordered()
+    except Exception as error:
+        cause = getattr(error, "cause", None) or error
+        if isinstance(cause, OnePixelError):
+            raise type(cause)(f"on a Ray actor: {cause}") from None
+        raise ModelCallError(f"a Ray actor failed: {first_line(cause)}") from None
