@@ -24,7 +24,7 @@ from .engine.pixels import ImageSet
 from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
 from .engine.schedule import shard_positions
 from .engine.scoring import ScoreFunction
-from .engine.search import Job, SearchSettings
+from .engine.search import SEARCH_METHODS, Job, SearchSettings
 from .errors import InputError, OnePixelWarning, UnstableModelError
 from .executors.common import AttackProgress, StopRule
 from .executors.local import LocalSearch
@@ -61,6 +61,7 @@ def attack(
     backend: str = "auto",
     shard: tuple[int, int] | None = None,
     executor: str = "local",
+    search: str = "de",
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -139,6 +140,10 @@ def attack(
         and every N-th of the others): the result holds those images' records only, identical
         to a full run's for the same images, and `settings["shard"]` says which. No stop rule
         (no shard sees the whole set); merging the N shards' records gives the full run's.
+    search : {"de", "exhaustive"}, default "de"
+        "exhaustive" tries every position x every corner colour (each channel at an end of the
+        pixel range) for k = 1, `popsize` candidates a step (engine/exhaustive.py): the exact
+        one-pixel corner vulnerability of each image. Its space must fit the budget.
     executor : {"local", "ray"}, default "local"
         Who searches: this process, or Ray actors (executors/ray_search.py; `ray.init()`
         honours RAY_ADDRESS), each loading the model once from its bytes; same records.
@@ -146,7 +151,7 @@ def attack(
     _check_positive(budget=budget, pixels=pixels)
     if max_batch is not None:
         _check_positive(max_batch=max_batch)
-    search = _search_settings(budget, pixels, popsize, preset, seed)
+    plan = _search_settings(budget, pixels, popsize, preset, seed, search)
     problem = _prepare(model, images, (layout, data_layout), pixel_range, preprocess, pixels)
     n = len(problem.images.images)
     labels = _integer_vector("labels", labels, n)
@@ -169,7 +174,7 @@ def attack(
     accuracy = float(correct.mean())
     context = _SearchContext(problem, score, confirm, clean, accuracy, model_check.stable)
     records, chosen, batch = _search(
-        context, jobs, search, (backend, max_batch, executor), stop_when, progress
+        context, jobs, plan, (backend, max_batch, executor), stop_when, progress
     )
     for i in set(kept.tolist()) - set(records):
         records[i] = ImageRecord.unattacked(
@@ -182,11 +187,12 @@ def attack(
     settings = {
         "budget": budget,
         "pixels": pixels,
-        "popsize": search.popsize,
-        "generations": generations(budget, search.popsize),
-        "preset": search.preset.name,
+        "popsize": plan.popsize,
+        "generations": generations(budget, plan.popsize),
+        "preset": plan.preset.name,
         "seed": seed,
         "targeted": targets is not None,
+        "search": plan.method,
         **_measured(problem, batch, chosen, model_check),
     }
     if shard is not None:
@@ -305,7 +311,7 @@ def _prepare(
 
 
 def _search_settings(
-    budget: int, pixels: int, popsize: int | None, preset: str | Preset, seed: int
+    budget: int, pixels: int, popsize: int | None, preset: str | Preset, seed: int, method: str
 ) -> SearchSettings:
     """Validated DE settings; warns when the budget leaves no generation after the initial
     population (the search is then random sampling, whatever the preset's name)."""
@@ -323,9 +329,11 @@ def _search_settings(
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
     popsize = min(int(popsize), budget)
-    if generations(budget, popsize) == 0:
+    if generations(budget, popsize) == 0 and method == "de":
         warnings.warn(no_generation_text(chosen.name, budget, popsize), OnePixelWarning, 3)
-    return SearchSettings(budget, pixels, popsize, chosen, int(seed))
+    if method not in SEARCH_METHODS:
+        raise InputError(f"search must be one of {', '.join(SEARCH_METHODS)}; found {method!r}.")
+    return SearchSettings(budget, pixels, popsize, chosen, int(seed), method)
 
 
 def no_generation_text(preset: str, budget: int, popsize: int) -> str:

@@ -41,6 +41,9 @@ class Preset:
                 )
 
 
+#: The search methods: differential evolution with a preset, or exhaustive over corner colours.
+SEARCH_METHODS = ("de", "exhaustive")
+
 PRESETS = {
     "paper": Preset("paper", popsize=400),
     "default": Preset("default", popsize=None, extreme_fraction=0.75),

@@ -30,7 +30,9 @@ from .operators import (
     redraw_outside,
     select_partners,
 )
-from .presets import Preset
+from .presets import SEARCH_METHODS, Preset
+
+__all__ = ["SEARCH_METHODS", "Job", "SearchOutcome", "SearchPool", "SearchSettings"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class SearchSettings:
     popsize: int
     preset: Preset
     seed: int
+    method: str = "de"  # "de", or "exhaustive" (engine/exhaustive.py)
 
 
 class SearchPool(Iterator[list[SearchOutcome]]):

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.batches import BatchEvaluator
+from ..engine.pools import make_pool
 from ..engine.schedule import WaveSchedule
-from ..engine.search import Job, SearchOutcome, SearchPool, SearchSettings
+from ..engine.search import Job, SearchOutcome, SearchSettings
 from ..result import ImageRecord
 
 StopRule = Callable[[list[ImageRecord], int, float], bool]
@@ -60,7 +61,7 @@ def search_wave(
     """Search `jobs` to the end together and confirm each: a wave's records, by image position.
     An image's record does not depend on which images share its pool."""
     searcher, confirm = evaluators
-    pool = SearchPool(searcher, search)
+    pool = make_pool(searcher, search)
     pool.add(list(jobs))
     records: dict[int, ImageRecord] = {}
     for outcomes in pool:

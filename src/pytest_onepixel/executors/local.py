@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..engine.batches import BatchEvaluator
+from ..engine.pools import make_pool
 from ..engine.schedule import WaveSchedule
-from ..engine.search import Job, SearchPool, SearchSettings
+from ..engine.search import Job, SearchSettings
 from ..result import ImageRecord
 from .common import AttackProgress, PrefixDecider, StopRule, confirmed_records
 
@@ -32,7 +33,7 @@ class LocalSearch:
         self._jobs = list(jobs)
         self._order = {job.position: order for order, job in enumerate(self._jobs)}
         self._schedule = WaveSchedule(len(self._jobs), search.popsize, early=stop_when is not None)
-        self._pool = SearchPool(self._search, search)
+        self._pool = make_pool(self._search, search)
         self._records: dict[int, ImageRecord] = {}  # by image position
         self._decide = PrefixDecider(self._schedule, self._jobs, self._records, accuracy, stop_when)
 

@@ -209,6 +209,7 @@ def _attack(
         stop_when=None if request.full or request.shard else EarlyVerdict(spec),
         shard=request.shard,
         executor=request.executor,
+        search=settings["search"],
         allow_unstable_model=settings["allow_unstable_model"],
         backend=settings["backend"],
     )

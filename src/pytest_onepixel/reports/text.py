@@ -23,6 +23,7 @@ TABLE_COLUMNS = (
     "interval",
     "threshold",
     "mode",
+    "search",
     "verdict",
     "queries",
     "s",
@@ -89,7 +90,7 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
     """One gate's row; `attacked` reads m/N when an early verdict stopped after m of N."""
     summary = outcome.summary
     if summary is None:
-        return (outcome.name, *["-"] * 6, outcome.status.upper(), "-", f"{outcome.seconds:.1f}")
+        return (outcome.name, *["-"] * 7, outcome.status.upper(), "-", f"{outcome.seconds:.1f}")
     low, high = summary.interval
     attacked = str(summary.attacked)
     if summary.skipped:
@@ -102,6 +103,7 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
         f"[{low:.3f}, {high:.3f}]",
         f"{outcome.threshold:.3f}",
         outcome.spec.mode,
+        outcome.settings.get("search", "de"),
         _verdict_cell(outcome),
         f"{summary.queries_used:,}",
         "cached" if outcome.cached else f"{outcome.seconds:.1f}",

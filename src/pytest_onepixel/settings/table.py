@@ -19,7 +19,7 @@ from typing import Any
 
 from ..backends import BACKENDS
 from ..engine.layouts import LAYOUTS
-from ..engine.presets import PRESETS
+from ..engine.presets import PRESETS, SEARCH_METHODS
 from ..errors import ConfigError
 from ..executors import EXECUTORS
 from ..gate import CACHE_MODES, GATE_MODES
@@ -72,6 +72,9 @@ SETTINGS: dict[str, Setting] = {
     "max_batch": _option(v.integer(1), None, "cap of the measured batch size (4096)", "int"),
     "threads": _option(v.integer(1), None, "CPU threads for the model", "int"),
     "preset": _option(v.choice(*PRESETS), "default", "DE preset: default or paper"),
+    "search": _option(
+        v.choice(*SEARCH_METHODS), "de", "de, or exhaustive (every position x corner colour)"
+    ),
     "backend": _option(
         v.choice(*BACKENDS), "auto", "what searches a PyTorch model: auto, torch or onnxruntime"
     ),
