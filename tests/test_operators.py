@@ -18,12 +18,16 @@ from scipy.stats import chisquare
 
 from pytest_onepixel import attack
 from pytest_onepixel.engine.operators import (
+    best1,
     binomial_crossover,
+    candidate_keys,
+    distinct_trials,
     greedy_selection,
     initial_population,
     rand1,
     redraw_outside,
     select_partners,
+    snap_to_corners,
 )
 from pytest_onepixel.engine.search import fitness_and_success
 
@@ -186,3 +190,63 @@ def test_a_budget_without_a_generation_is_named(preset: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert attack(model, images, [0, 0], budget=800, preset=preset).settings["generations"] >= 1
+
+
+def test_best1_worked_example() -> None:
+    """The fittest member is 2 (fitness 0.1): every mutant is [4, 8] + 0.5 * (x_r2 - x_r3);
+    member 0 with partners (1, 2, 3): [4, 8] + 0.5 * ([4, 8] - [2, 2]) = [5, 11]."""
+    population = np.array([[[0.0, 0.0], [10.0, 20.0], [4.0, 8.0], [2.0, 2.0]]])
+    fitness = np.array([[0.9, 0.5, 0.1, 0.7]])
+    partners = np.array([[[1, 2, 3], [2, 3, 0], [3, 0, 1], [0, 1, 2]]])
+    mutants = best1(population, fitness, partners, 0.5)
+    np.testing.assert_allclose(mutants[0, 0], [5.0, 11.0])
+    np.testing.assert_allclose(mutants[0, 1], [4 + 0.5 * (2 - 0), 8 + 0.5 * (2 - 0)])  # [5, 9]
+
+
+def test_snap_to_corners_worked_example() -> None:
+    """Range (0, 16): below the mid-point 8 goes to 0, from 8 up to 16."""
+    values = np.array([[0.0, 7.99, 8.0, 12.5, 16.0]])
+    assert snap_to_corners(values, (0, 16)).tolist() == [[0, 0, 16, 16, 16]]
+
+
+def test_candidate_keys_follow_the_exhaustive_order() -> None:
+    """(row * W + col) * 2^C + colour, colour bits (red, green, blue) high-first: pixel (1, 2)
+    of a 5-wide RGB image in blue is (1 * 5 + 2) * 8 + 1 = 57; in white, 63."""
+    keys = candidate_keys(
+        np.array([1, 1, 0]),
+        np.array([2, 2, 0]),
+        np.array([[False, False, True], [True, True, True], [False, False, False]]),
+        width=5,
+    )
+    assert keys.tolist() == [57, 63, 0]
+
+
+def test_distinct_trials_replace_repeats_with_unvisited_candidates() -> None:
+    keys = np.array([5, 9, 5, 3, 7])
+    visited = np.array([3, 4])
+    out = distinct_trials(keys, visited, space=20, rng=np.random.default_rng(0))
+    assert out[0] == 5 and out[1] == 9 and out[4] == 7  # first occurrences kept, in place
+    assert out[2] not in (5, 9, 7, 3, 4) and out[3] not in (5, 9, 7, 3, 4)
+    assert len(set(out.tolist())) == 5
+    again = distinct_trials(keys, visited, space=20, rng=np.random.default_rng(0))
+    assert again.tolist() == out.tolist()  # the image's own stream decides
+
+
+def test_distinct_trials_fill_what_is_left_of_a_nearly_full_space() -> None:
+    """6 candidates in all, 4 visited: two repeats become the two left, the third stays."""
+    keys = np.array([0, 1, 2])
+    out = distinct_trials(keys, np.array([0, 1, 2, 3]), space=6, rng=np.random.default_rng(1))
+    assert sorted(out[:2].tolist()) == [4, 5] and out[2] == 2
+
+
+def test_the_default_search_covers_a_space_its_budget_covers() -> None:
+    """With distinct corner candidates, a budget as large as the 3 x 3 x 2 space finds a
+    fooling pixel whenever one exists (the only one: pixel (2, 1) dark)."""
+    images = np.full((12, 1, 3, 3), 200, dtype=np.uint8)
+
+    def model(batch: np.ndarray) -> np.ndarray:
+        dark = batch[:, 0, 2, 1] < 100
+        return np.stack([~dark, dark], axis=1).astype(np.float32) * 5
+
+    result = attack(model, images, np.zeros(12, dtype=int), budget=18, popsize=6)
+    assert result.successes == 12

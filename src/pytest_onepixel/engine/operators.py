@@ -14,6 +14,11 @@ Evolutionary Computation 23(5), 2019 (arXiv:1710.08864), Section III:
   redraws out-of-bounds parameters) and values are clipped to the pixel range;
 - greedy one-to-one selection keeps a trial only if it is strictly fitter (`greedy_selection`).
 
+Our default adds three measured changes (bench/strategy.md): DE/best/1 mutation around the
+fittest member (`best1`, Storn & Price's strategy), colour genes that choose among the corners
+of the colour cube (`snap_to_corners`), and no query spent twice on one candidate
+(`candidate_keys`, `distinct_trials`).
+
 Each function is vectorised over leading axes (images, members), so the search never loops in
 Python over candidates or pixels; random numbers come in as arrays of uniforms drawn by the
 caller from each image's own generator, which keeps every operator a pure function that a test
@@ -67,6 +72,59 @@ def rand1(population: np.ndarray, partners: np.ndarray, scale: float) -> np.ndar
     """DE/rand/1 mutants x_r1 + F (x_r2 - x_r3) of members (..., P, D); partners (..., P, 3)."""
     r1, r2, r3 = (np.take_along_axis(population, partners[..., [n]], axis=-2) for n in range(3))
     return r1 + scale * (r2 - r3)
+
+
+def best1(
+    population: np.ndarray, fitness: np.ndarray, partners: np.ndarray, scale: float
+) -> np.ndarray:
+    """DE/best/1 mutants x_best + F (x_r2 - x_r3) of members (..., P, D), `fitness` (..., P):
+    every trial explores around the population's fittest member (partners' first column, r1,
+    is not used)."""
+    best = np.take_along_axis(population, fitness.argmin(axis=-1)[..., None, None], axis=-2)
+    r2, r3 = (np.take_along_axis(population, partners[..., [n]], axis=-2) for n in (1, 2))
+    return best + scale * (r2 - r3)
+
+
+def snap_to_corners(values: np.ndarray, pixel_range: tuple[float, float]) -> np.ndarray:
+    """Each value to the nearer end of the pixel range (the mid-point goes up): a candidate's
+    colour becomes a corner of the colour cube."""
+    lo, hi = pixel_range
+    return np.where(values < (lo + hi) / 2, lo, hi).astype(np.float64)
+
+
+def candidate_keys(rows: np.ndarray, cols: np.ndarray, high: np.ndarray, width: int) -> np.ndarray:
+    """An integer per one-pixel corner candidate: (row * W + col) * 2^C + colour, where bit
+    (C - 1 - c) of the colour is channel c at its high end (the order of exhaustive.py)."""
+    channels = high.shape[-1]
+    colour = (high.astype(np.int64) << np.arange(channels - 1, -1, -1)).sum(axis=-1)
+    return (rows.astype(np.int64) * width + cols) * (1 << channels) + colour
+
+
+def distinct_trials(
+    keys: np.ndarray, visited: np.ndarray, space: int, rng: np.random.Generator
+) -> np.ndarray:
+    """One image's trial keys (P,) with each key already in `visited` (or repeated among the
+    trials) replaced by a uniformly drawn unvisited key, as many as the space still holds (so
+    a search whose budget covers the space tries all of it); the order of the trials is kept.
+    Draws from the image's own generator."""
+    first = np.zeros(len(keys), dtype=bool)
+    first[np.unique(keys, return_index=True)[1]] = True
+    repeated = np.flatnonzero(np.isin(keys, visited) | ~first)
+    taken = np.union1d(visited, keys)
+    count = min(len(repeated), space - len(taken))
+    if count <= 0:
+        return keys
+    if space - len(taken) <= 4 * count:  # nearly full: list what is left
+        fresh = rng.permutation(np.setdiff1d(np.arange(space), taken))[:count]
+    else:
+        fresh = np.empty(0, dtype=np.int64)
+        while len(fresh) < count:
+            draws = rng.integers(space, size=2 * count + 8)
+            fresh = np.unique(np.concatenate([fresh, draws[~np.isin(draws, taken)]]))
+        fresh = rng.permutation(fresh)[:count]
+    out = keys.copy()
+    out[repeated[:count]] = fresh
+    return out
 
 
 def binomial_crossover(

@@ -10,14 +10,26 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 
+STRATEGIES = ("rand1", "best1")
+
 
 @dataclass(frozen=True)
 class Preset:
     """DE settings. `popsize=None` takes `default_popsize(budget)`.
 
-    `extreme_fraction` is the share of the initial population whose values sit at the ends of
-    the pixel range (each channel at its min or max): on small images most one-pixel successes
-    are extreme colours (see bench/popsize.md). The paper preset uses none.
+    - `strategy`: the mutation, "rand1" (x_r1 + F (x_r2 - x_r3), the paper's) or "best1"
+      (x_best + F (x_r2 - x_r3), Storn & Price's DE/best/1: the population's fittest member
+      is moved around).
+    - `extreme_fraction`: the share of the initial population whose values sit at the ends of
+      the pixel range (each channel at its min or max). The paper preset uses none.
+    - `corners`: every candidate's colour snapped to a corner of the colour cube (each channel
+      at the low or high end): colour genes choose among the 2^C extreme colours.
+    - `distinct`: a trial that repeats a candidate already evaluated for that image (or another
+      trial of the step) is replaced by a random unvisited one, so no query is spent twice;
+      needs `corners` (what makes two candidates the same).
+
+    On the bench models the last three bought most of the default's strength at small budgets
+    (bench/strategy.md says what each bought).
     """
 
     name: str
@@ -25,6 +37,9 @@ class Preset:
     mutation: float = 0.5
     crossover: float | None = None
     extreme_fraction: float = 0.0
+    strategy: str = "rand1"
+    corners: bool = False
+    distinct: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -32,12 +47,15 @@ class Preset:
             "crossover": self.crossover is None or 0 <= self.crossover <= 1,
             "extreme_fraction": 0 <= self.extreme_fraction <= 1,
             "popsize": self.popsize is None or self.popsize >= 4,
+            "strategy": self.strategy in STRATEGIES,
+            "distinct": self.corners or not self.distinct,
         }
         for name, ok in checks.items():
             if not ok:
                 raise InputError(
                     f"Preset {self.name!r}: {name}={getattr(self, name)!r} is out of range "
-                    "(mutation in (0, 2], crossover and extreme_fraction in [0, 1], popsize >= 4)."
+                    "(mutation in (0, 2], crossover and extreme_fraction in [0, 1], popsize >= 4, "
+                    f"strategy one of {STRATEGIES}, distinct only with corners)."
                 )
 
 
@@ -46,7 +64,12 @@ SEARCH_METHODS = ("de", "exhaustive")
 
 PRESETS = {
     "paper": Preset("paper", popsize=400),
-    "default": Preset("default", popsize=None, extreme_fraction=0.75),
+    "default": Preset(
+        "default", popsize=None, extreme_fraction=1.0, strategy="best1", corners=True, distinct=True
+    ),
+    # The default of version 0.1: DE/rand/1 with continuous colours, three quarters of the
+    # initial population at extreme colours. For models whose weak spots need mid colours.
+    "continuous": Preset("continuous", popsize=None, extreme_fraction=0.75),
 }
 
 #: Generations the paper ran at most (Su et al., Section IV): up to 40,400 queries per image at

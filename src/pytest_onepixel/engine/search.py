@@ -22,13 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batches import BatchEvaluator
+from .distinct import VisitedCandidates
 from .operators import (
+    best1,
     binomial_crossover,
     greedy_selection,
     initial_population,
     rand1,
     redraw_outside,
     select_partners,
+    snap_to_corners,
 )
 from .presets import SEARCH_METHODS, Preset
 
@@ -89,6 +92,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         self._jobs: list[Job] = []
         self._rngs: list[np.random.Generator] = []
         self._bounds = np.array([images.height, images.width], dtype=np.float64)
+        corner_search = settings.preset.distinct and settings.pixels == 1
+        self._visited = VisitedCandidates(images) if corner_search else None
 
     def __len__(self) -> int:
         """Images under attack."""
@@ -110,6 +115,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         self._fitness = np.concatenate([self._fitness, np.full((n, self._popsize), np.inf)])
         self._queries = np.concatenate([self._queries, np.zeros(n, dtype=np.int64)])
         self._fresh = np.concatenate([self._fresh, np.ones(n, dtype=bool)])
+        if self._visited is not None:
+            self._visited.add(n)
 
     def __next__(self) -> list[SearchOutcome]:
         if not self._jobs:
@@ -117,13 +124,16 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         trials = self._trials()
         counts = np.minimum(self._popsize, self._settings.budget - self._queries)
         fitness, success = self._evaluate(trials, counts)
+        if self._visited is not None:
+            self._visited.record(trials, counts)
         self._population, self._fitness = greedy_selection(
             self._population, self._fitness, trials, fitness
         )
         return self._retire(trials, counts, success)
 
     def _trials(self) -> np.ndarray:
-        """The initial population for images that just joined, DE/rand/1 trials for the others."""
+        """The initial population for images that just joined, DE trials for the others; with
+        `distinct`, none repeating a candidate the image was already scored on."""
         trials = np.empty_like(self._population)
         fresh = self._fresh
         if fresh.any():
@@ -134,6 +144,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
             self._fresh = np.zeros_like(fresh)
         if (~fresh).any():
             trials[~fresh] = self._mutate(np.flatnonzero(~fresh))
+        if self._visited is not None:
+            trials = self._visited.replace_repeats(trials, self._rngs)
         return trials
 
     def _mutate(self, members: np.ndarray) -> np.ndarray:
@@ -144,13 +156,19 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         flat = population.reshape(len(members), p, -1)
         width = 3 + 2 * k + (flat.shape[2] + 1 if preset.crossover is not None else 0)
         uniforms = np.stack([self._rngs[i].random((p, width)) for i in members])
-        mutant = rand1(flat, select_partners(uniforms[..., :3], p), preset.mutation)
+        partners = select_partners(uniforms[..., :3], p)
+        if preset.strategy == "best1":
+            mutant = best1(flat, self._fitness[members], partners, preset.mutation)
+        else:
+            mutant = rand1(flat, partners, preset.mutation)
         if preset.crossover is not None:
             mutant = binomial_crossover(flat, mutant, uniforms[..., 3 + 2 * k :], preset.crossover)
         mutant = mutant.reshape(population.shape)
         redraws = uniforms[..., 3 : 3 + 2 * k].reshape(mutant[..., :2].shape)
         mutant[..., :2] = redraw_outside(mutant[..., :2], redraws, self._bounds)
         mutant[..., 2:] = np.clip(mutant[..., 2:], *self._evaluator.images.pixel_range)
+        if preset.corners:
+            mutant[..., 2:] = snap_to_corners(mutant[..., 2:], self._evaluator.images.pixel_range)
         return mutant
 
     def _evaluate(self, trials: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +223,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
             self._rngs = [rng for rng, kept in zip(self._rngs, keep, strict=True) if kept]
             self._population, self._fitness = self._population[keep], self._fitness[keep]
             self._queries, self._fresh = self._queries[keep], self._fresh[keep]
+            if self._visited is not None:
+                self._visited.keep(keep)
         return outcomes
 
 
@@ -218,12 +238,15 @@ def _initial_populations(
     images = evaluator.images
     shape = (images.height, images.width, images.channels)
     fraction = settings.preset.extreme_fraction
-    return np.stack(
+    population = np.stack(
         [
             initial_population(rng, popsize, settings.pixels, shape, images.pixel_range, fraction)
             for rng in rngs
         ]
     )
+    if settings.preset.corners:
+        population[..., 2:] = snap_to_corners(population[..., 2:], images.pixel_range)
+    return population
 
 
 def fitness_and_success(
