@@ -83,8 +83,10 @@ def gate_assets(tmp_path_factory) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in ("tiny.onnx", "holdout.npz")}
 
 
+#: Two gates on the tiny model; the `continuous` preset (the 0.1 default search) keeps the
+#: numbers some tests pin (7 of 16 images fooled at budget 20) independent of the default's.
 GATES = """\
-defaults: {samples: 20, pixel_range: [0, 16]}
+defaults: {samples: 20, pixel_range: [0, 16], preset: continuous}
 models:
   - name: tiny-pass
     model: models/tiny.onnx

@@ -48,7 +48,7 @@ def model(batch: np.ndarray) -> np.ndarray:
             IMAGES,
             LABELS,
             {"preset": "fast"},
-            r"preset must be a Preset or one of \['default', 'paper'\]",
+            r"preset must be a Preset or one of \['continuous', 'default', 'paper'\]",
         ),
         (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct non-negative"),
         (IMAGES, LABELS, {"indices": [0, -1, 2]}, r"indices must be distinct non-negative"),

@@ -1,8 +1,9 @@
 """Honest gates as users see them: modes, early verdicts, curves, floors, baseline compare.
 
-The tiny model is fooled on 21 of 35 attacked images at budget 40 (0.600, 95% interval
-[0.421, 0.761]), which puts thresholds 0.5 and 0.7 on either side of the point estimate but
-inside the interval.
+With the `continuous` preset (DE/rand/1, continuous colours: the 0.1 default, kept so these
+numbers stay put while the default search improves) the tiny model is fooled on 21 of 35
+attacked images at budget 40 (0.600, 95% interval [0.421, 0.761]), which puts thresholds 0.5
+and 0.7 on either side of the point estimate but inside the interval.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from conftest import write_gates
 
 GATE = (
-    "defaults: {{samples: 40, budget: 40, pixel_range: [0, 16]}}\n"
+    "defaults: {{samples: 40, budget: 40, pixel_range: [0, 16], preset: continuous}}\n"
     "models:\n"
     "  - {{name: g, model: models/tiny.onnx, data: data/holdout.npz, "
     "max_success_rate: {rate}{extra}}}\n"
