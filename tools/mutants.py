@@ -127,6 +127,83 @@ MUTANTS = [
         "            **self.call,\n            **self.marker,",
         "tests/test_plugin_settings.py",
     ),
+    (
+        "M17 progress written while output is captured",
+        "plugin/progress.py",
+        "        with self._capture.global_and_fixture_disabled():\n            yield",
+        "        yield",
+        "tests/test_progress.py",
+    ),
+    (
+        "M18 DE/best/1 moves around r1 instead of the best member",
+        "engine/operators.py",
+        "    best = np.take_along_axis(population, fitness.argmin(axis=-1)[..., None, None], axis=-2)",
+        "    best = np.take_along_axis(population, partners[..., [0]], axis=-2)",
+        "tests/test_operators.py",
+    ),
+    (
+        "M19 corner snapping sends the mid-point down",
+        "engine/operators.py",
+        "    return np.where(values < (lo + hi) / 2, lo, hi).astype(np.float64)",
+        "    return np.where(values <= (lo + hi) / 2, lo, hi).astype(np.float64)",
+        "tests/test_operators.py",
+    ),
+    (
+        "M20 distinct trials forget what was visited",
+        "engine/operators.py",
+        "    repeated = np.flatnonzero(np.isin(keys, visited) | ~first)",
+        "    repeated = np.flatnonzero(~first)",
+        "tests/test_operators.py",
+    ),
+    (
+        "M21 exhaustive first success off by one",
+        "engine/exhaustive.py",
+        "            first = at + 1 if found[i] else None",
+        "            first = at if found[i] else None",
+        "tests/test_exhaustive.py",
+    ),
+    (
+        "M22 merge accepts a duplicated shard",
+        "gate/merge.py",
+        "        if index in seen:",
+        "        if False:",
+        "tests/test_shards.py",
+    ),
+    (
+        "M23 shards overlap",
+        "engine/schedule.py",
+        "    chosen = [np.flatnonzero(mask)[index - 1 :: count] for mask in (attacked, ~attacked)]",
+        "    chosen = [np.flatnonzero(mask)[index - 1 :: max(count - 1, 1)] for mask in (attacked, ~attacked)]",
+        "tests/test_shards.py",
+    ),
+    (
+        "M24 the Ray driver ignores the stop rule",
+        "executors/ray_search.py",
+        "        self._schedule = WaveSchedule(len(self._jobs), search.popsize, early=stop_when is not None)",
+        "        self._schedule = WaveSchedule(len(self._jobs), search.popsize, early=False)",
+        "tests/test_ray.py",
+    ),
+    (
+        "M25 a cache key without the settings",
+        "gate/cache.py",
+        '        "settings": kept,',
+        '        "settings": {},',
+        "tests/test_cache.py",
+    ),
+    (
+        "M26 an unstable model passes the consistency check",
+        "engine/consistency.py",
+        "    stable = differences[worst] <= TOLERANCE",
+        "    stable = True",
+        "tests/test_model_checks.py",
+    ),
+    (
+        "M27 the twin is used without verification",
+        "backends.py",
+        "    if disagree or difference > TWIN_TOLERANCE:",
+        "    if False:",
+        "tests/test_twin.py",
+    ),
 ]
 
 
@@ -149,7 +226,7 @@ def run_mutant(name: str, rel: str, old: str, new: str, tests: str) -> str:
         run = subprocess.run([*command, *tests.split()], cwd=ROOT, capture_output=True, text=True)
     finally:
         path.write_text(source)
-    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED tests/")]
     status = "KILLED" if run.returncode != 0 else "SURVIVED"
     last = failed[0] if failed else run.stdout.strip().splitlines()[-1]
     print(f"{status:9} {name}: {last}", flush=True)

@@ -164,3 +164,7 @@ def _resolve(report: str) -> Path:
     if found is None:
         raise ConfigError(f"'last': no run is saved under {Path.cwd() / FOLDER}.")
     return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())
