@@ -27,8 +27,12 @@ SCALE = 3  # 8x8 -> 24x24
 SIDE = 32
 TEST_FRACTION = 0.3
 TRAIN_COPIES = 4
-FOREGROUND = (170, 256)  # every channel of the stroke colour in [170, 255], one channel = 255
-BACKGROUND = (0, 60)  # every channel of the background colour in [0, 59]
+# Every channel of the stroke colour in [128, 255] with one channel at 255 (bright), every
+# channel of the background in [0, 89] (dark). A first version used [170, 255] over [0, 59]: the
+# SmallCNN then resisted all but 4.7% of the held-out images even under exhaustive search; this
+# lower contrast puts the limit near 10% (see workloads.md).
+FOREGROUND = (128, 256)
+BACKGROUND = (0, 90)
 
 
 def upscale(digits: np.ndarray) -> np.ndarray:
