@@ -17,6 +17,9 @@ import numpy as np
 from pytest_onepixel import load_data
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+#: load_digits' pixel values run 0..16; every value, as one-channel colours for exhaustive search.
+PIXEL_RANGE = (0, 16)
+DIGIT_VALUES = [[v] for v in range(PIXEL_RANGE[0], PIXEL_RANGE[1] + 1)]
 MODELS = {
     "release": EXAMPLE / "models" / "digits.onnx",
     "fragile": EXAMPLE / "models" / "digits_fragile.onnx",

@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from digits_model import correctly_classified, digits_onnx
-from engine import DIGIT_VALUES, PIXEL_RANGE
+from digits_model import DIGIT_VALUES, PIXEL_RANGE, correctly_classified, digits_onnx
 from measure import exhaustive_success, machine
 
 from pytest_onepixel import PRESETS, Preset, attack, default_popsize, load_model

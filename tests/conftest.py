@@ -85,6 +85,24 @@ def gate_assets(tmp_path_factory) -> dict[str, bytes]:
 
 #: Two gates on the tiny model; the `continuous` preset (the 0.1 default search) keeps the
 #: numbers some tests pin (7 of 16 images fooled at budget 20) independent of the default's.
+CHECK_PREAMBLE = """
+import numpy as np
+import pytest
+
+rng = np.random.default_rng(1)
+WEIGHTS = rng.normal(size=(36, 3))
+IMAGES = rng.integers(0, 17, size=(30, 6, 6)).astype(np.uint8)
+
+def model(batch):
+    flat = batch.reshape(len(batch), -1).astype(np.float64)
+    return (flat[:, :, None] * WEIGHTS[None]).sum(axis=1) / 16
+
+LABELS = model(IMAGES.astype(np.float32)).argmax(axis=1)
+"""
+"""The top of a test file for `onepixel.check()`: a seeded linear model on 30 grey 6x6 images
+and the labels it predicts for them."""
+
+
 GATES = """\
 defaults: {samples: 20, pixel_range: [0, 16], preset: continuous}
 models:

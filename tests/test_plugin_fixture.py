@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CHECK_PREAMBLE
 
-TEST_FILE = """
-import numpy as np
-import pytest
-
-rng = np.random.default_rng(1)
-WEIGHTS = rng.normal(size=(36, 3))
-IMAGES = rng.integers(0, 17, size=(30, 6, 6)).astype(np.uint8)
-
-def model(batch):
-    flat = batch.reshape(len(batch), -1).astype(np.float64)
-    return (flat[:, :, None] * WEIGHTS[None]).sum(axis=1) / 16
-
-LABELS = model(IMAGES.astype(np.float32)).argmax(axis=1)
-
+TEST_FILE = (
+    CHECK_PREAMBLE
+    + """
 @pytest.mark.onepixel(max_success_rate=1.0, budget=30, samples=10)
 def test_robust_enough(onepixel):
     result = onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
@@ -34,6 +24,7 @@ def test_too_fragile(onepixel):
 def test_bad_option(onepixel):
     onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16), budgett=3)
 """
+)
 
 
 def test_marker_and_fixture_pass_and_fail(pytester: pytest.Pytester) -> None:

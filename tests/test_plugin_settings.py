@@ -6,26 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import write_gates
+from conftest import CHECK_PREAMBLE, write_gates
 
-CHECK_TEST = """
-import numpy as np
-import pytest
-
-rng = np.random.default_rng(1)
-WEIGHTS = rng.normal(size=(36, 3))
-IMAGES = rng.integers(0, 17, size=(30, 6, 6)).astype(np.uint8)
-
-def model(batch):
-    flat = batch.reshape(len(batch), -1).astype(np.float64)
-    return (flat[:, :, None] * WEIGHTS[None]).sum(axis=1) / 16
-
-LABELS = model(IMAGES.astype(np.float32)).argmax(axis=1)
-
+CHECK_TEST = (
+    CHECK_PREAMBLE
+    + """
 @pytest.mark.onepixel(max_success_rate=1.0, budget=30, seed=3)
 def test_keywords(onepixel):
     onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16), budget=20)
 """
+)
 
 
 def gate_settings(pytester: pytest.Pytester, *args: str) -> dict:
@@ -63,14 +53,14 @@ def test_native_toml_values_under_tool_pytest(repo) -> None:
     write_gates(repo)
     (repo.path / "pyproject.toml").write_text(
         "[tool.pytest]\nonepixel_budget = 20\nonepixel_max_success_rate = 1.0\n"
-        "onepixel_full = true\nonepixel_max_batch = 64\n"
+        "onepixel_full = true\nonepixel_max_batch = 5\n"
     )
     result = repo.runpytest("--onepixel-report=r.json")
     result.assert_outcomes(passed=1, failed=1)  # the YAML entries' thresholds beat the ini's
     gates = json.loads((repo.path / "r.json").read_text())["gates"]
     assert {
         (g["settings"]["budget"], g["settings"]["full"], g["settings"]["max_batch"]) for g in gates
-    } == {(20, True, 64)}
+    } == {(20, True, 5)}  # a cap off the ladder of timed sizes: only 5 is timed
 
 
 def test_max_batch_from_the_command_line(repo) -> None:
