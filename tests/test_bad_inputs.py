@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_gates
+
+from pytest_onepixel.errors import ConfigError
+from pytest_onepixel.settings.gatefile import read_gate_file
 
 Setup = Callable[[Path], None]
 DEFAULTS = "defaults: {samples: 20, pixel_range: [0, 16], budget: 10}\n"
@@ -212,6 +216,12 @@ CASES = [
     ),
     Case("popsize_three", "options", ("'popsize' must be an integer >= 4", "3"), entry(popsize=3)),
     Case(
+        "long_echo",  # a long wrong value is echoed cut, with its length
+        "options",
+        ("'budget' must be an integer >= 1", "... (502 characters)"),
+        entry(budget="x" * 500),
+    ),
+    Case(
         "duplicate_name",
         "options",
         ("gate name 'bad' is used twice",),
@@ -237,6 +247,12 @@ CASES = [
         "file",
         ("onepixel_long_value.yaml:1", "20,000 characters"),
         text="models: [{name: " + "a" * 20_000 + "}]\n",
+    ),
+    Case(
+        "many_entries",
+        "file",
+        ("onepixel_many_entries.yaml:1", "10,001 entries", "limit 10,000"),
+        text="models: [" + "1, " * 10_000 + "1]\n",
     ),
     Case(
         "latin1",
@@ -586,3 +602,14 @@ def test_bad_options_and_ini_keys_are_usage_errors(repo, args, ini, expected) ->
     error = result.stderr.str()
     assert expected in error and "Traceback" not in error
     assert "onepixel gates" not in result.stdout.str()
+
+
+def test_a_billion_laughs_file_is_refused_in_well_under_a_second(tmp_path: Path) -> None:
+    """The aliases are counted on the composed graph, never expanded: a refusal in about 3 ms
+    (measured), so a 1 s bound only trips if expansion comes back (it once took 116 s)."""
+    path = tmp_path / "onepixel.yaml"
+    path.write_text(LAUGHS)
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="billion laughs"):
+        read_gate_file(path, Path("onepixel.yaml"))
+    assert time.perf_counter() - start < 1.0

@@ -73,20 +73,23 @@ def test_an_allowed_unstable_model_runs_without_early_verdict() -> None:
 
 
 class LiesInLargeBatches:
-    """Honest in small batches (the probe, the clean pass, the confirmations) but claims class 1
-    for any image with a bright pixel in batches of more than 20: the search then finds
-    successes the confirming re-query does not reproduce."""
+    """Claims class 1 for any image with a bright pixel in batches of 16 or more: the search
+    (whose batches are never below 16, the smallest size measured) then finds successes the
+    confirming re-query (at most 10 images here) does not reproduce. The probe and the clean
+    pass see only the all-dark originals, so they never meet the lie."""
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         scores = np.tile([5.0, 0.0], (len(batch), 1))
-        if len(batch) > 20:
+        if len(batch) >= 16:
             scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
         return scores
 
 
 def test_unconfirmed_successes_are_rejected_not_counted() -> None:
     images = np.zeros((10, 1, 4, 4), dtype=np.uint8)
-    result = attack(LiesInLargeBatches(), images, np.zeros(10, dtype=int), budget=40, popsize=20)
+    result = attack(
+        LiesInLargeBatches(), images, np.zeros(10, dtype=int), budget=40, popsize=20, max_batch=256
+    )
     assert result.successes == 0
     assert result.counts.rejected == 10
     assert all(r.rejected and not r.success for r in result.records)
@@ -171,11 +174,11 @@ def test_rejected_successes_show_in_the_failure_text_and_warn(pytester) -> None:
 
             def liar(batch):
                 scores = np.tile([5.0, 0.0], (len(batch), 1))
-                if len(batch) > 20:
+                if len(batch) >= 16:
                     scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
                 return scores
 
-            @pytest.mark.onepixel(max_success_rate=0.0, budget=40, popsize=20)
+            @pytest.mark.onepixel(max_success_rate=0.0, budget=40, popsize=20, max_batch=256)
             def test_gate(onepixel):
                 onepixel.check(liar, np.zeros((10, 1, 4, 4), np.uint8), np.zeros(10, int))
             """
@@ -186,3 +189,30 @@ def test_rejected_successes_show_in_the_failure_text_and_warn(pytester) -> None:
     result.stdout.fnmatch_lines(["*OnePixelWarning: 10 of 10 attacked images had a success*"])
     gate = json.loads((pytester.path / "r.json").read_text())["gates"][0]
     assert gate["summary"]["rejected"] == 10 and gate["summary"]["successes"] == 0
+
+
+def test_a_failing_gate_names_its_rejected_successes(pytester) -> None:
+    """The same lying model in a gate that fails (on clean accuracy): the failure text says how
+    many successes the re-query did not confirm."""
+    pytester.makepyfile(
+        test_liar=textwrap.dedent(
+            """
+            import numpy as np, pytest
+
+            def liar(batch):
+                scores = np.tile([5.0, 0.0], (len(batch), 1))
+                if len(batch) >= 16:
+                    scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
+                return scores
+
+            @pytest.mark.onepixel(max_success_rate=1.0, min_clean_accuracy=0.95, budget=40,
+                                  popsize=20, max_batch=256)
+            def test_gate(onepixel):
+                labels = np.array([0] * 9 + [1])
+                onepixel.check(liar, np.zeros((10, 1, 4, 4), np.uint8), labels)
+            """
+        )
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*rejected:     9 success(es) found by the search and not*"])

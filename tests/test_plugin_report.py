@@ -161,20 +161,24 @@ def test_the_report_file_has_normal_permissions(repo) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "expected"),
+    ("option", "path", "expected"),
     [
-        ("out", "*--onepixel-report / ini key onepixel_report: *out is a directory; give a file*"),
-        ("locked/r.json", "*--onepixel-report / ini key onepixel_report: cannot write *r.json*"),
+        ("report", "out", "*--onepixel-report / ini key onepixel_report: *out is a directory;*"),
+        ("report", "locked/r.json", "*--onepixel-report / ini key onepixel_report: cannot write*"),
+        ("html", "out", "*--onepixel-html / ini key onepixel_html: *out is a directory;*"),
+        ("html", "locked/r.html", "*--onepixel-html / ini key onepixel_html: cannot write*"),
     ],
 )
-def test_a_report_path_that_cannot_be_written_stops_the_run_first(repo, path, expected) -> None:
+def test_an_output_path_that_cannot_be_written_stops_the_run_first(
+    repo, option, path, expected
+) -> None:
     write_gates(repo)
     (repo.path / "out").mkdir()
     (repo.path / "locked").mkdir(mode=0o500)
     if os.geteuid() == 0 and path.startswith("locked"):
         (repo.path / "locked").rmdir()
         (repo.path / "locked").write_text("a file where a folder should be")
-    result = repo.runpytest("--onepixel-budget=10", f"--onepixel-report={path}")
+    result = repo.runpytest("--onepixel-budget=10", f"--onepixel-{option}={path}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([expected])
     assert "onepixel gates" not in result.stdout.str()
