@@ -104,10 +104,10 @@ def cell(runs: list[Run], limit_count: int) -> str:
     attacked = sum(r[1] for r in runs)
     low, high = interval(successes, attacked)
     rate = successes / attacked
-    ratio = np.mean([r[0] / limit_count for r in runs]) if limit_count else float("nan")
+    ratio = f"{np.mean([r[0] / limit_count for r in runs]):.2f}" if limit_count else "-"
     queries = sum(r[2] for r in runs) / attacked
     seconds = np.mean([r[3] for r in runs])
-    return f"{rate:.3f} [{low:.3f}, {high:.3f}]; {ratio:.2f}; {queries:.0f} q; {seconds:.1f} s"
+    return f"{rate:.3f} [{low:.3f}, {high:.3f}]; {ratio}; {queries:.0f} q; {seconds:.1f} s"
 
 
 def section(bench: Bench, images: int) -> list[str]:
@@ -123,10 +123,10 @@ def section(bench: Bench, images: int) -> list[str]:
         "",
         f"{len(x)} attacked images; exhaustive limit {count} ({count / len(x):.3f}: every "
         + ("position x every value" if "all_values" in found else "position x every corner colour")
-        + f"; corner colours alone: {int(corners.sum())}).",
+        + f"; corner colours alone: {int(corners.sum())}). Seeds {seeds}.",
         "",
-        "| method | " + " | ".join(f"budget {b}" for b in BUDGETS) + " |",
-        "|---|" + "---|" * len(BUDGETS),
+        "| method | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
     ]
     for name, method in METHODS.items():
         cells = []
