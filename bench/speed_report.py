@@ -29,8 +29,8 @@ def write_report(rows_path: Path, output: Path) -> None:
     lines = [
         "# Speed and memory on real classifiers",
         "",
-        "Regenerate with `python bench/speed.py` (each measurement a fresh process; about an "
-        "hour, most of it the 224x224 ResNet). Ratios within a row are what to compare: the "
+        "Regenerate with `python bench/speed.py` (each measurement a fresh process; about 20 "
+        "minutes, most of it the ResNets). Ratios within a row are what to compare: the "
         "machine is shared and absolute speeds move between runs.",
         "",
         f"Machine: {machine()}",
@@ -52,7 +52,7 @@ def write_report(rows_path: Path, output: Path) -> None:
 def _gates(rows: dict, raws: dict, best: dict) -> list[str]:
     lines = [
         "",
-        "## 100-image gates (threshold 0.3, early verdict on, defaults)",
+        "## 100-image gates (20 for resnet224; threshold 0.3, early verdict on, defaults)",
         "",
         "`q/s / raw`: the gate's queries per second over the best raw throughput of the runtime "
         "that searched (ONNX Runtime for onnx and twin). `batch`: the size the gate measured; "

@@ -204,6 +204,20 @@ MUTANTS = [
         "    if False:",
         "tests/test_twin.py",
     ),
+    (
+        "M28 batch timing ignores what the search will cost",
+        "engine/batch_size.py",
+        "        if planned_queries is not None and size != sizes[-1]:",
+        "        if False:",
+        "tests/test_batch_size.py",
+    ),
+    (
+        "M29 batch sizes beyond the candidates in flight are timed",
+        "engine/batch_size.py",
+        "    limit = min(cap or DEFAULT_CAP, max(in_flight or DEFAULT_CAP, LADDER[0]))",
+        "    limit = cap or DEFAULT_CAP",
+        "tests/test_batch_size.py",
+    ),
 ]
 
 

@@ -257,7 +257,9 @@ def _search(
     problem = context.problem
     images = problem.images.model_images
     chosen = search_backend(problem.model, backend, images, context.clean, context.stable)
-    batch = choose_batch_size(chosen.model.predict, images, max_batch)
+    planned = len(jobs) * search.budget
+    in_flight = len(jobs) * search.popsize
+    batch = choose_batch_size(chosen.model.predict, images, max_batch, planned, in_flight)
     searcher = context.score
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict)
