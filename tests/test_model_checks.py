@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -166,24 +165,25 @@ def test_training_mode_and_noisy_models_are_gate_errors(repo) -> None:
     assert "Traceback" not in result.stdout.str()
 
 
+LIAR_TEST = """
+import numpy as np, pytest
+
+def liar(batch):
+    scores = np.tile([5.0, 0.0], (len(batch), 1))
+    if len(batch) >= 16:
+        scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
+    return scores
+
+@pytest.mark.onepixel({marker}, budget=40, popsize=20, max_batch=256)
+def test_gate(onepixel):
+    onepixel.check(liar, np.zeros((10, 1, 4, 4), np.uint8), np.array({labels}))
+"""
+"""LiesInLargeBatches as a test file for pytester, with the marker's threshold and the labels."""
+
+
 def test_rejected_successes_show_in_the_failure_text_and_warn(pytester) -> None:
-    pytester.makepyfile(
-        test_liar=textwrap.dedent(
-            """
-            import numpy as np, pytest
-
-            def liar(batch):
-                scores = np.tile([5.0, 0.0], (len(batch), 1))
-                if len(batch) >= 16:
-                    scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
-                return scores
-
-            @pytest.mark.onepixel(max_success_rate=0.0, budget=40, popsize=20, max_batch=256)
-            def test_gate(onepixel):
-                onepixel.check(liar, np.zeros((10, 1, 4, 4), np.uint8), np.zeros(10, int))
-            """
-        )
-    )
+    liar = LIAR_TEST.format(marker="max_success_rate=0.0", labels="[0] * 10")
+    pytester.makepyfile(test_liar=liar)
     result = pytester.runpytest("--onepixel-report=r.json")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*OnePixelWarning: 10 of 10 attacked images had a success*"])
@@ -194,25 +194,8 @@ def test_rejected_successes_show_in_the_failure_text_and_warn(pytester) -> None:
 def test_a_failing_gate_names_its_rejected_successes(pytester) -> None:
     """The same lying model in a gate that fails (on clean accuracy): the failure text says how
     many successes the re-query did not confirm."""
-    pytester.makepyfile(
-        test_liar=textwrap.dedent(
-            """
-            import numpy as np, pytest
-
-            def liar(batch):
-                scores = np.tile([5.0, 0.0], (len(batch), 1))
-                if len(batch) >= 16:
-                    scores[(batch.reshape(len(batch), -1) > 128).any(axis=1)] = [0.0, 5.0]
-                return scores
-
-            @pytest.mark.onepixel(max_success_rate=1.0, min_clean_accuracy=0.95, budget=40,
-                                  popsize=20, max_batch=256)
-            def test_gate(onepixel):
-                labels = np.array([0] * 9 + [1])
-                onepixel.check(liar, np.zeros((10, 1, 4, 4), np.uint8), labels)
-            """
-        )
-    )
+    marker = "max_success_rate=1.0, min_clean_accuracy=0.95"
+    pytester.makepyfile(test_liar=LIAR_TEST.format(marker=marker, labels="[0] * 9 + [1]"))
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*rejected:     9 success(es) found by the search and not*"])
