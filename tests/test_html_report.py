@@ -205,3 +205,19 @@ def test_chromium_renders_every_section(outcomes: list[GateOutcome], tmp_path: P
     page = Page(done.stdout)
     assert_every_gate_is_shown(page, outcomes)
     assert page.sections["digits <fast>"]["svg"] == 1
+
+
+def test_summary_cells_sit_under_their_headers(outcomes: list[GateOutcome]) -> None:
+    """The HTML summary has the terminal table's columns: a gate's verdict under `verdict`, its
+    queries under `queries` (the header row and each gate's cells are read back in order)."""
+    document = report(outcomes)
+    table = document[document.index('<table class="summary">') :].split("</table>")[0]
+    rows = table.split("<tr")[1:]
+    headers = [cell.split("</th>")[0] for cell in rows[0].split("<th>")[1:]]
+    judged_row = next(row for row in rows[1:] if "digits &lt;fast&gt;" in row)
+    cells = [cell.split("</td>")[0].split(">")[-1] for cell in judged_row.split("<td")[1:]]
+    assert len(cells) == len(headers)
+    by_header = dict(zip(headers, cells, strict=True))
+    assert by_header["verdict"] in ("pass", "FAIL")
+    assert by_header["queries"].replace(",", "").isdigit()
+    assert by_header["search"] == "de"

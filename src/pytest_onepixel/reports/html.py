@@ -20,24 +20,15 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from .gallery import caption
-from .text import summary_row
+from .text import TABLE_COLUMNS, summary_row
 
 if TYPE_CHECKING:
     from ..gate.outcome import Comparison, Example, GateOutcome
 
-COLUMNS = (
-    "gate",
-    "status",
-    "attacked",
-    "successes",
-    "rate",
-    "interval",
-    "threshold",
-    "mode",
-    "verdict",
-    "queries",
-    "cached",
-)
+#: The terminal table's columns (text.TABLE_COLUMNS) with the status after the gate's name and
+#: whether the outcome came from the cache in place of its seconds: built from that list so the
+#: two tables cannot drift apart.
+COLUMNS = ("gate", "status", *TABLE_COLUMNS[1:-1], "cached")
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { margin-bottom: 0.3em; } h3 { margin: 1em 0 0.3em; }
@@ -108,7 +99,7 @@ def _summary_table(outcomes: Sequence[GateOutcome]) -> str:
     head = "".join(f"<th>{escape(column)}</th>" for column in COLUMNS)
     rows = []
     for outcome in outcomes:
-        name, *numbers = summary_row(outcome)[:9]
+        name, *numbers = summary_row(outcome)[:-1]
         link = f'<a href="#{section_id(outcome.key)}">{escape(name)}</a>'
         cells = [
             f"<td>{link}</td>",
