@@ -23,6 +23,7 @@ class VisitedCandidates:
         self._images = images
         self._space = images.height * images.width * 2**images.channels
         self._visited: list[np.ndarray] = []
+        self._step: np.ndarray | None = None  # keys of the trials replace_repeats returned last
 
     def add(self, count: int) -> None:
         self._visited += [np.empty(0, dtype=np.int64) for _ in range(count)]
@@ -32,13 +33,15 @@ class VisitedCandidates:
         self._visited = [keys for keys, keep in zip(self._visited, kept, strict=True) if keep]
 
     def replace_repeats(self, trials: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
-        """`trials` (images, P, 1, 2 + C) with repeated candidates replaced by unvisited ones."""
+        """`trials` (images, P, 1, 2 + C) with repeated candidates replaced by unvisited ones;
+        their keys are kept for `record`, so each step realizes its trials once."""
         keys = self._keys(trials)
         width, channels = self._images.width, self._images.channels
         lo, hi = self._images.pixel_range
         for i, rng in enumerate(rngs):
             new = distinct_trials(keys[i], self._visited[i], self._space, rng)
             changed = np.flatnonzero(new != keys[i])
+            keys[i] = new
             if not changed.size:
                 continue
             position, colour = np.divmod(new[changed], 2**channels)
@@ -46,11 +49,13 @@ class VisitedCandidates:
             bits = (colour[:, None] >> np.arange(channels - 1, -1, -1)) & 1
             trials[i, changed, 0, 0], trials[i, changed, 0, 1] = row + 0.5, col + 0.5
             trials[i, changed, 0, 2:] = np.where(bits == 1, hi, lo)
+        self._step = keys
         return trials
 
-    def record(self, trials: np.ndarray, counts: np.ndarray) -> None:
-        """Remember the first `counts[i]` trials of each image: those the model scored."""
-        keys = self._keys(trials)
+    def record(self, counts: np.ndarray) -> None:
+        """Remember the first `counts[i]` trials of each image from the step `replace_repeats`
+        made: those the model scored."""
+        keys, self._step = self._step, None
         for i, count in enumerate(counts):
             self._visited[i] = np.union1d(self._visited[i], keys[i, :count])
 

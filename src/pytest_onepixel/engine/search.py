@@ -125,7 +125,7 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         counts = np.minimum(self._popsize, self._settings.budget - self._queries)
         fitness, success = self._evaluate(trials, counts)
         if self._visited is not None:
-            self._visited.record(trials, counts)
+            self._visited.record(counts)
         self._population, self._fitness = greedy_selection(
             self._population, self._fitness, trials, fitness
         )
