@@ -58,7 +58,7 @@ def search_backend(
         return SearchBackend(model, "model")
     if requested == "torch":
         return SearchBackend(model, "torch", {"twin": "not built (backend: torch)"})
-    twin, report = _verified_twin(model, inner, model_images, clean, stable)
+    twin, report = _verified_twin(model, model_images, clean, stable)
     if twin is None and requested == "onnxruntime":
         raise ModelLoadError(
             f"backend 'onnxruntime' was asked for, but {model.description} has no usable ONNX "
@@ -72,7 +72,7 @@ def search_backend(
 
 
 def _verified_twin(
-    model: Model, inner: Any, model_images: np.ndarray, clean: np.ndarray, stable: bool
+    model: Model, model_images: np.ndarray, clean: np.ndarray, stable: bool
 ) -> tuple[Model | None, dict[str, Any]]:
     if not stable:
         return None, {"twin": "not built: the model is unstable (see model_check)"}

@@ -20,7 +20,6 @@ import numpy as np
 from .. import __version__
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
-from ..engine.layouts import guess_layout
 from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..models.identity import content_hash_of
@@ -101,7 +100,7 @@ def run_gate(request: GateRequest) -> GateRun:
     if key is not None and not request.refresh:
         cached = read_entry(request.cache, key)
         if cached is not None:
-            return _from_cache(request, cached, drawn, data_layout, start)
+            return _from_cache(request, cached, drawn, start)
     model = model or request.load_model(request.model, options)
     try:
         result = _attack(request, spec, model, images, drawn, data_layout)
@@ -167,16 +166,15 @@ def _cache_key(
     return model, key
 
 
-def _from_cache(
-    request: GateRequest, cached: GateOutcome, drawn: _Drawn, data_layout: str | None, start: float
-) -> GateRun:
+def _from_cache(request: GateRequest, cached: GateOutcome, drawn: _Drawn, start: float) -> GateRun:
     """A cache hit as a run: the stored outcome, marked cached, with the sample's images for
     the caller's AttackResult (records carry everything else)."""
     seconds = round(time.perf_counter() - start, 3)
     outcome = replace(cached, name=request.name, nodeid="", cached=True, seconds=seconds)
-    layout = data_layout or guess_layout(drawn.images.shape)
-    settings = dict(cached.settings)
-    return GateRun(AttackResult(outcome.records, settings, drawn.images, layout), outcome)
+    settings = dict(cached.settings)  # the attack stored the images' layout it resolved
+    return GateRun(
+        AttackResult(outcome.records, settings, drawn.images, settings["data_layout"]), outcome
+    )
 
 
 def _attack(
