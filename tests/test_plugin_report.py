@@ -112,11 +112,11 @@ def test_c_never(onepixel):
 """
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_writes_a_report_that_says_so(pytester, stop) -> None:
+def interrupt_slow_gates(pytester, option: str, stop: signal.Signals) -> None:
+    """Run SLOW_GATES in a subprocess with `option`, send `stop` once the slow gate has
+    started, and wait for the run to end."""
     pytester.makepyfile(test_slow=SLOW_GATES)
-    (pytester.path / "r.json").write_text('{"gates": [], "previous run": true}')
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--onepixel-report=r.json"]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", option]
     process = subprocess.Popen(command, cwd=pytester.path, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (pytester.path / "slow-started").exists():
@@ -124,6 +124,12 @@ def test_an_interrupted_run_writes_a_report_that_says_so(pytester, stop) -> None
         time.sleep(0.05)
     process.send_signal(stop)
     process.wait(timeout=60)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_writes_a_report_that_says_so(pytester, stop) -> None:
+    (pytester.path / "r.json").write_text('{"gates": [], "previous run": true}')
+    interrupt_slow_gates(pytester, "--onepixel-report=r.json", stop)
     report = read_report(pytester.path / "r.json")
     assert "previous run" not in report
     assert report["interrupted"] is True
@@ -133,6 +139,14 @@ def test_an_interrupted_run_writes_a_report_that_says_so(pytester, stop) -> None
         "test_b_slow": "not run",
         "test_c_never": "not run",
     }
+
+
+def test_sigterm_during_a_save_only_run_saves_an_interrupted_report(pytester) -> None:
+    """--onepixel-save without --onepixel-report still writes a report, so SIGTERM must too."""
+    interrupt_slow_gates(pytester, "--onepixel-save=run", signal.SIGTERM)
+    [saved] = (pytester.path / ".onepixel").glob("*.json")
+    report = read_report(saved)
+    assert report["interrupted"] is True and report["signal"] == "SIGTERM"
 
 
 def test_an_unreadable_gate_file_is_reported_as_that_files_error(repo) -> None:

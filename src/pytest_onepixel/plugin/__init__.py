@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     session = OnePixelSession.install(config)
     config.pluginmanager.register(_OutcomeCollector(session), "onepixel-outcomes")
-    if session.report_path is not None and not session.is_worker:
+    if session.writes_report:
         interrupts.install(session)
     gate_file = option_path(config, "config")
     if gate_file is not None:

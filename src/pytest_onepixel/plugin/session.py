@@ -110,6 +110,11 @@ class OnePixelSession:
         return hasattr(self.config, "workerinput")
 
     @property
+    def writes_report(self) -> bool:
+        """This process writes a JSON report: to --onepixel-report, to the saved runs, or both."""
+        return not self.is_worker and (self.report_path is not None or self.save_name is not None)
+
+    @property
     def outcomes(self) -> list[GateOutcome]:
         """One entry per gate known so far, with its status."""
         return self.ledger.final()
@@ -137,7 +142,7 @@ class OnePixelSession:
     def write_report(self, interrupted: bool) -> None:
         """The JSON report of every gate (and its saved copy under .onepixel/); an interrupted
         run says so, and which signal stopped it."""
-        if self.is_worker or (self.report_path is None and self.save_name is None):
+        if not self.writes_report:
             return
         from ..reports.history import next_path
         from ..reports.json_report import report_document, write_atomically
