@@ -536,7 +536,9 @@ CHECK_EXPECTED = {
 
 def test_bad_check_calls_fail_their_test_once_with_a_clear_message(pytester) -> None:
     pytester.makepyfile(test_checks=CHECK_TESTS)
-    result = pytester.runpytest("--onepixel-report=r.json")
+    # -rN drops pytest's own short summary: it echoes each failure's first line,
+    # cut to the terminal's width, so counting would depend on COLUMNS.
+    result = pytester.runpytest("--onepixel-report=r.json", "-rN")
     result.assert_outcomes(passed=1, failed=len(CHECK_EXPECTED))
     output = result.stdout.str()
     assert "Traceback" not in output and "During handling" not in output
