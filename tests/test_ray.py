@@ -74,6 +74,44 @@ def test_an_error_inside_an_actor_is_the_gates_error(local_ray) -> None:
     assert os.getpid() == module.DRIVER
 
 
+RECORDING_ON_WORKERS = """
+import os
+import numpy as np
+
+LOG = os.environ["ONEPIXEL_TEST_BATCH_LOG"]
+
+def model(batch):
+    with open(LOG, "a") as log:
+        log.write(f"{len(batch)}\\n")
+    brightest = batch.reshape(len(batch), -1).max(axis=1)
+    return np.stack([5.0 - brightest / 20.0, np.zeros(len(batch))], axis=1)
+"""
+
+
+def test_max_batch_caps_every_batch_an_actor_sends(local_ray, tmp_path, monkeypatch) -> None:
+    """Actors search and confirm with the local run's batch sizes (they confirmed 32 at a time
+    whatever `max_batch` said); any bright pixel fools this model, so there is much to confirm."""
+    log = tmp_path / "batches.log"
+    monkeypatch.setenv("ONEPIXEL_TEST_BATCH_LOG", str(log))
+    module = types.ModuleType("recording_on_workers")
+    exec(RECORDING_ON_WORKERS, module.__dict__)
+    sys.modules[module.__name__] = module
+    ray.cloudpickle.register_pickle_by_value(module)
+    try:
+        images, labels = np.zeros((40, 1, 4, 4), np.uint8), np.zeros(40, int)
+        runs = {
+            executor: attack(module.model, images, labels, executor=executor, max_batch=4)
+            for executor in ("local", "ray")
+        }
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(module)
+        del sys.modules[module.__name__]
+    assert runs["ray"].records == runs["local"].records
+    assert runs["ray"].success_rate > 0.5
+    sizes = [int(line) for line in log.read_text().split()]
+    assert max(sizes) == 4, sorted(set(sizes))
+
+
 def test_executor_ray_from_the_command_line(repo) -> None:
     write_gates(repo)
     local = repo.runpytest_subprocess("--onepixel-budget=20", "--onepixel-report=local.json")

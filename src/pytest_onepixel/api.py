@@ -17,7 +17,7 @@ import numpy as np
 
 from .backends import SearchBackend, search_backend
 from .engine.batch_size import BatchChoice, choose_batch_size
-from .engine.batches import BatchEvaluator
+from .engine.batches import BatchEvaluator, check_batch
 from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
@@ -33,9 +33,6 @@ from .models.preprocess import PreprocessedModel
 from .result import AttackResult, ImageRecord
 
 __all__ = ["AttackProgress", "attack"]
-#: Batch size of the consistency probe, the clean pass and confirmations (real model): small
-#: enough for any model's memory; the search's batch size is measured (engine/batch_size.py).
-CHECK_BATCH = 32
 
 
 def attack(
@@ -207,7 +204,7 @@ def _checked_model(
     """The real model's scorer and evaluator (probe, clean pass, confirmations) and its
     consistency check; an unstable model is refused unless allowed."""
     score = ScoreFunction(problem.model.predict)
-    confirm = BatchEvaluator(problem.images, score, min(max_batch or CHECK_BATCH, CHECK_BATCH))
+    confirm = BatchEvaluator(problem.images, score, check_batch(max_batch))
     model_check = check_consistency(confirm)
     if not model_check.stable and not allow_unstable:
         raise UnstableModelError(unstable_text(problem.model.description, model_check))
@@ -269,7 +266,8 @@ def _search(
         from .models.package import ModelPackage
 
         twin = chosen.model is not problem.model
-        setup = (ModelPackage.of(problem.model), problem.images, twin, batch.size)
+        batches = (batch.size, context.confirm.max_batch)
+        setup = (ModelPackage.of(problem.model), problem.images, twin, batches)
         runner = RaySearch(setup, jobs, search, context.accuracy, stop_when)
     elif executor == "local":
         runner = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)

@@ -29,7 +29,6 @@ BACKENDS = ("auto", "torch", "onnxruntime")
 #: Largest difference in any class probability between the twin and the real model on the
 #: clean pass (float32 arithmetic in two runtimes differs by ~1e-6).
 TWIN_TOLERANCE = 1e-4
-VERIFY_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,12 @@ def _verified_twin(
         return None, {"twin": f"not built: {error}"}
     import numpy as np
 
+    from .engine.batches import CHECK_BATCH
     from .engine.scoring import ScoreFunction
 
     score = ScoreFunction(candidate.predict)
-    chunks = range(0, len(model_images), VERIFY_BATCH)
-    twin_clean = np.concatenate([score(model_images[i : i + VERIFY_BATCH]) for i in chunks])
+    chunks = range(0, len(model_images), CHECK_BATCH)
+    twin_clean = np.concatenate([score(model_images[i : i + CHECK_BATCH]) for i in chunks])
     difference = float(np.abs(twin_clean - clean).max())
     disagree = int((twin_clean.argmax(axis=1) != clean.argmax(axis=1)).sum())
     report = {"max_difference": difference, "disagreements": disagree, "images": len(clean)}

@@ -14,6 +14,16 @@ import numpy as np
 from .pixels import ImageSet, PixelChanges
 from .scoring import ScoreFunction
 
+#: Batch size of the real model's consistency probe, clean pass and confirmations, and of a
+#: twin's verification: small enough for any model's memory (the search's batch is measured,
+#: batch_size.py). One value for the local run and Ray's actors, so both confirm alike.
+CHECK_BATCH = 32
+
+
+def check_batch(max_batch: int | None) -> int:
+    """The check batch, never above the user's `max_batch`."""
+    return min(max_batch or CHECK_BATCH, CHECK_BATCH)
+
 
 class BatchEvaluator:
     """Scores copies of images with optional pixel changes; counts the images it sends."""
