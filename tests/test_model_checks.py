@@ -12,6 +12,7 @@ import pytest
 from conftest import write_gates
 
 from pytest_onepixel import UnstableModelError, attack
+from pytest_onepixel.executors.common import AttackProgress
 
 IMAGES = np.random.default_rng(0).integers(0, 256, size=(24, 1, 6, 6)).astype(np.uint8)
 WEIGHTS = np.random.default_rng(1).normal(size=(36, 3))
@@ -86,12 +87,16 @@ class LiesInLargeBatches:
 
 def test_unconfirmed_successes_are_rejected_not_counted() -> None:
     images = np.zeros((10, 1, 4, 4), dtype=np.uint8)
+    steps: list[AttackProgress] = []
     result = attack(
-        LiesInLargeBatches(), images, np.zeros(10, dtype=int), budget=40, popsize=20, max_batch=256
-    )
+        LiesInLargeBatches(), images, np.zeros(10, dtype=int), budget=40, popsize=20,
+        max_batch=256, progress=steps.append,
+    )  # fmt: skip
     assert result.successes == 0
     assert result.counts.rejected == 10
     assert all(r.rejected and not r.success for r in result.records)
+    # the live line counts confirmed successes, as Ray's does: never the rejected ones
+    assert steps and all(step.successes == 0 for step in steps)
 
 
 TRAIN_MODE_EXPORT = """

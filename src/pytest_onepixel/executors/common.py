@@ -20,8 +20,8 @@ StopRule = Callable[[list[ImageRecord], int, float], bool]
 
 @dataclass(frozen=True)
 class AttackProgress:
-    """Where a running attack stands: images finished of those attacked, successes found so far
-    (before confirmation) and images the model has scored, clean pass included."""
+    """Where a running attack stands: images finished of those attacked, confirmed successes so
+    far (counted alike by every executor) and images the model has scored, clean pass included."""
 
     finished: int
     attacked: int

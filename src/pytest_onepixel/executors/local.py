@@ -41,8 +41,9 @@ class LocalSearch:
         self._add(self._schedule.admit())
         found = 0
         for outcomes in self._pool:
-            self._records.update(confirmed_records(self._confirm, outcomes))
-            found += sum(outcome.found for outcome in outcomes)
+            records = confirmed_records(self._confirm, outcomes)
+            self._records.update(records)
+            found += sum(record.success for record in records.values())
             for outcome in outcomes:
                 order = self._order[outcome.job.position]
                 self._add(self._schedule.finish(order, self._decide))
