@@ -50,6 +50,19 @@ def test_one_changed_weight_image_or_setting_re_attacks(repo) -> None:
     assert not run(repo)["cached"]  # one weight
 
 
+def test_drawing_settings_are_read_back_not_re_attacked(repo) -> None:
+    """`gallery` and `examples` choose what is drawn from the records: a hit draws with the
+    new values and reports them."""
+    write_gates(repo, ONE_GATE.replace("budget: 20}", "budget: 20, gallery: false}"))
+    first = run(repo)
+    write_gates(repo, ONE_GATE.replace("budget: 20}", "budget: 20, examples: 3}"))
+    second = run(repo)
+    assert second["cached"] and second["records"] == first["records"]
+    assert (first["settings"]["gallery"], second["settings"]["gallery"]) == (False, True)
+    assert second["settings"]["examples"] == 3
+    assert not first["examples"] and len(second["examples"]) == 3  # drawn again, on a hit
+
+
 def test_refresh_re_attacks_and_off_leaves_no_entry(repo) -> None:
     write_gates(repo, ONE_GATE)
     run(repo)

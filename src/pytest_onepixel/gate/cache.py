@@ -4,10 +4,12 @@ earlier run's is not attacked again; its outcome is read back and marked `cached
 The key is a sha256 over the model's content hash (models/identity.py: computed from its files
 without loading it, so a hit costs no model load), the sampled images, labels and their indices
 (the RNG keys), every setting that can change the outcome, and the plugin's version: changing
-one weight, one image or one setting re-attacks. Entries hold the outcome's records and numbers,
-not images (rendered examples are dropped and made again from the sample when wanted). Where the
-entries live is the caller's choice (the pytest plugin uses pytest's cache directory); this
-module only says what the key is and how an entry is read back.
+one weight, one image or one setting re-attacks. Settings that only choose what is drawn
+(`gallery`, `examples`) are left out: a hit takes their current values. Entries hold the
+outcome's records and numbers, not images (rendered examples are dropped and made again from
+the sample when wanted). Where the entries live is the caller's choice (the pytest plugin
+uses pytest's cache directory); this module only says what the key is and how an entry is read
+back.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ from typing import Any, Protocol
 from . import CACHE_MODES
 from .outcome import GateOutcome
 
-__all__ = ["CACHE_MODES", "ResultStore", "cache_key", "read_entry", "write_entry"]
+__all__ = ["CACHE_MODES", "DRAWING_ONLY", "ResultStore", "cache_key", "read_entry", "write_entry"]
 
-#: Settings that name a gate or mark it, and cannot change what the attack finds.
-NOT_IN_KEY = ("name", "markers")
+#: Settings that only choose what is drawn from the records (the gallery is rendered again
+#: from the sample on a hit), so changing them costs no attack: a hit takes their current values.
+DRAWING_ONLY = ("gallery", "examples")
+#: Settings that name a gate, mark it or choose what is drawn: they cannot change what the
+#: attack finds.
+NOT_IN_KEY = ("name", "markers", *DRAWING_ONLY)
 
 
 class ResultStore(Protocol):

@@ -24,7 +24,7 @@ from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..models.identity import content_hash_of
 from ..result import AttackResult
-from .cache import ResultStore, cache_key, read_entry, write_entry
+from .cache import DRAWING_ONLY, ResultStore, cache_key, read_entry, write_entry
 from .early import EarlyVerdict
 from .outcome import GateOutcome
 from .spec import GateSpec
@@ -170,7 +170,15 @@ def _from_cache(request: GateRequest, cached: GateOutcome, drawn: _Drawn, start:
     """A cache hit as a run: the stored outcome, marked cached, with the sample's images for
     the caller's AttackResult (records carry everything else)."""
     seconds = round(time.perf_counter() - start, 3)
-    outcome = replace(cached, name=request.name, nodeid="", cached=True, seconds=seconds)
+    drawing = {key: request.settings[key] for key in DRAWING_ONLY}
+    outcome = replace(
+        cached,
+        name=request.name,
+        nodeid="",
+        cached=True,
+        seconds=seconds,
+        settings={**cached.settings, **json_ready(drawing)},
+    )
     settings = dict(cached.settings)  # the attack stored the images' layout it resolved
     return GateRun(
         AttackResult(outcome.records, settings, drawn.images, settings["data_layout"]), outcome
