@@ -10,7 +10,12 @@ from conftest import write_gates
 from PIL import Image
 
 
-def test_gallery_folder_and_html_report(repo) -> None:
+def test_gallery_folder_and_html_report(repo, monkeypatch) -> None:
+    from pytest_onepixel.reports import curve
+
+    drawn: list[str] = []
+    draw = curve.curve_figures
+    monkeypatch.setattr(curve, "curve_figures", lambda o: drawn.append(o.key) or draw(o))
     write_gates(repo)
     result = repo.runpytest(
         "--onepixel-budget=20", "--onepixel-gallery=pictures", "--onepixel-html=report.html"
@@ -27,6 +32,8 @@ def test_gallery_folder_and_html_report(repo) -> None:
     page = (repo.path / "report.html").read_text()
     assert 'data-gate="tiny-pass"' in page and 'data-gate="tiny-fail"' in page
     assert page.count('class="example"') >= 2 and "http://" not in page
+    assert page.count("<svg") >= 2
+    assert sorted(drawn) == sorted(set(drawn)) and len(drawn) == 2  # each curve drawn once
 
 
 def test_a_gate_can_opt_out_of_the_gallery(repo) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .gate.compare import compare, load_baseline, rule_for
-from .reports.json_report import read_report, write_text_atomically
+from .reports.json_report import read_report
 from .reports.text import compare_lines, table_lines
 
 
@@ -102,21 +102,14 @@ def _compare(arguments: argparse.Namespace) -> int:
 
 
 def _html(arguments: argparse.Namespace) -> int:
-    from .reports.curve import curve_figures, matplotlib_missing_reason
-    from .reports.html import html_report
+    from .reports.visuals import write_pictures
 
     path = _resolve(arguments.report)
     document, outcomes = read_report(path)
-    curves: dict[str, str] = {}
-    missing = matplotlib_missing_reason()
-    if missing is None:
-        curves = {o.key: curve_figures(o)[1] for o in outcomes if o.summary is not None}
-    else:
-        print(f"robustness curves skipped: {missing}")
     title = f"pytest-onepixel report: {path.name}"
-    page = html_report(outcomes, title, str(document.get("created", "")), curves)
-    write_text_atomically(arguments.output, page)
-    print(f"HTML report: {arguments.output}")
+    created = str(document.get("created", ""))
+    for line in write_pictures(outcomes, None, arguments.output, created, title):
+        print(line)
     return 0
 
 
@@ -126,6 +119,7 @@ def _merge(arguments: argparse.Namespace) -> int:
     from . import __version__
     from .gate.merge import merge_shards
     from .reports.json_report import report_document, write_atomically
+    from .reports.visuals import write_pictures
 
     outcomes = merge_shards([(path, read_report(path)[1]) for path in arguments.shards])
     if arguments.compare is not None:
@@ -140,19 +134,10 @@ def _merge(arguments: argparse.Namespace) -> int:
         for line in compare_lines(outcomes):
             print(line)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _pictures(outcomes, arguments.gallery, arguments.html, created)
+    for line in write_pictures(outcomes, arguments.gallery, arguments.html, created):
+        print(line)
     print(f"merged report: {arguments.report}")
     return 0 if all(o.passed for o in outcomes) else 1
-
-
-def _pictures(outcomes: list, gallery: Path | None, page: Path | None, created: str) -> None:
-    """The gallery folder and HTML report of merged outcomes, as a pytest run writes them."""
-    from .reports.visuals import write_gallery, write_html
-
-    lines = write_gallery(gallery, outcomes) if gallery is not None else []
-    lines += write_html(page, outcomes, created) if page is not None else []
-    for line in lines:
-        print(line)
 
 
 def _resolve(report: str) -> Path:

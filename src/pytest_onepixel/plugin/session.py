@@ -165,14 +165,10 @@ class OnePixelSession:
             return
         from datetime import datetime, timezone
 
-        from ..reports.visuals import write_gallery, write_html
+        from ..reports.visuals import write_pictures
 
-        outcomes = self.outcomes
-        if self.gallery_dir is not None:
-            self.written += write_gallery(self.gallery_dir, outcomes)
-        if self.html_path is not None:
-            created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            self.written += write_html(self.html_path, outcomes, created)
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.written += write_pictures(self.outcomes, self.gallery_dir, self.html_path, created)
 
 
 def _baseline(config: pytest.Config) -> dict[str, GateOutcome] | None:

@@ -45,41 +45,62 @@ def examples_for(
         return ()
 
 
-def write_gallery(folder: Path, outcomes: Sequence[GateOutcome]) -> list[str]:
-    """One PNG grid and one curve (PNG and SVG) per gate that ran; the summary's lines."""
+#: Each judged gate's robustness curve by key: (PNG bytes, SVG text), drawn once per run.
+Curves = dict[str, tuple[bytes, str]]
+
+
+def write_pictures(
+    outcomes: Sequence[GateOutcome],
+    gallery: Path | None,
+    page: Path | None,
+    created: str,
+    title: str = "pytest-onepixel report",
+) -> list[str]:
+    """The gallery folder and the HTML report, each when asked for, from one drawing of every
+    gate's curve (skipped, with one line, when matplotlib is missing); the summary's lines."""
+    if gallery is None and page is None:
+        return []
     from .curve import curve_figures, matplotlib_missing_reason
 
+    missing = matplotlib_missing_reason()
+    curves: Curves = {}
+    if missing is None:
+        curves = {o.key: curve_figures(o) for o in outcomes if o.summary is not None}
+    lines = [] if gallery is None else write_gallery(gallery, outcomes, curves)
+    lines += [] if page is None else write_html(page, outcomes, created, curves, title)
+    if missing is not None:
+        lines.append(f"robustness curves skipped: {missing}")
+    return lines
+
+
+def write_gallery(folder: Path, outcomes: Sequence[GateOutcome], curves: Curves) -> list[str]:
+    """One PNG grid and one curve (PNG and SVG, when drawn) per gate that ran."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines, shown = [], [o for o in outcomes if o.summary is not None]
-    missing_matplotlib = matplotlib_missing_reason()
+    shown = [o for o in outcomes if o.summary is not None]
     for outcome in shown:
         stem = file_stem(outcome)
         if outcome.examples:
             from .gallery import gallery_png
 
             (folder / f"{stem}.png").write_bytes(gallery_png(outcome.name, outcome.examples))
-        if missing_matplotlib is None:
-            png, svg = curve_figures(outcome)
+        if outcome.key in curves:
+            png, svg = curves[outcome.key]
             (folder / f"{stem}.curve.png").write_bytes(png)
             (folder / f"{stem}.curve.svg").write_text(svg, encoding="utf-8")
     pictures = sum(bool(o.examples) for o in shown)
-    lines.append(f"gallery: {folder} ({pictures} gallery grid(s), {len(shown)} gate(s))")
-    if missing_matplotlib is not None:
-        lines.append(f"robustness curves skipped: {missing_matplotlib}")
+    lines = [f"gallery: {folder} ({pictures} gallery grid(s), {len(shown)} gate(s))"]
     if shown and not pictures:
         lines.append("no gallery grid: no gate had a success, or Pillow is not installed")
     return lines
 
 
-def write_html(path: Path, outcomes: Sequence[GateOutcome], created: str) -> list[str]:
-    from .curve import curve_figures, matplotlib_missing_reason
+def write_html(
+    path: Path, outcomes: Sequence[GateOutcome], created: str, curves: Curves, title: str
+) -> list[str]:
     from .html import html_report
 
-    curves = {}
-    if matplotlib_missing_reason() is None:
-        curves = {o.key: curve_figures(o)[1] for o in outcomes if o.summary is not None}
-    document = html_report(outcomes, "pytest-onepixel report", created, curves)
-    write_text_atomically(path, document)
+    svgs = {key: svg for key, (_, svg) in curves.items()}
+    write_text_atomically(path, html_report(outcomes, title, created, svgs))
     return [f"HTML report: {path}"]
 
 
