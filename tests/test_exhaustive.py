@@ -11,7 +11,7 @@ import pytest
 from conftest import LinearModel, labelled_images, write_gates
 
 from pytest_onepixel import InputError, attack
-from pytest_onepixel.engine.exhaustive import corner_colours
+from pytest_onepixel.engine.operators import corner_colours
 
 
 def test_corner_colours_worked_example() -> None:

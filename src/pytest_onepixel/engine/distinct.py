@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .operators import candidate_keys, distinct_trials
+from .operators import candidate_keys, corner_colours, distinct_trials
 from .pixels import ImageSet
 
 
@@ -22,6 +22,7 @@ class VisitedCandidates:
     def __init__(self, images: ImageSet) -> None:
         self._images = images
         self._space = images.height * images.width * 2**images.channels
+        self._colours = corner_colours(images.channels, images.pixel_range)
         self._visited: list[np.ndarray] = []
         self._step: np.ndarray | None = None  # keys of the trials replace_repeats returned last
 
@@ -37,7 +38,6 @@ class VisitedCandidates:
         their keys are kept for `record`, so each step realizes its trials once."""
         keys = self._keys(trials)
         width, channels = self._images.width, self._images.channels
-        lo, hi = self._images.pixel_range
         for i, rng in enumerate(rngs):
             new = distinct_trials(keys[i], self._visited[i], self._space, rng)
             changed = np.flatnonzero(new != keys[i])
@@ -46,9 +46,8 @@ class VisitedCandidates:
                 continue
             position, colour = np.divmod(new[changed], 2**channels)
             row, col = np.divmod(position, width)
-            bits = (colour[:, None] >> np.arange(channels - 1, -1, -1)) & 1
             trials[i, changed, 0, 0], trials[i, changed, 0, 1] = row + 0.5, col + 0.5
-            trials[i, changed, 0, 2:] = np.where(bits == 1, hi, lo)
+            trials[i, changed, 0, 2:] = self._colours[colour]
         self._step = keys
         return trials
 

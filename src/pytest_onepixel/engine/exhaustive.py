@@ -20,15 +20,8 @@ import numpy as np
 
 from ..errors import InputError
 from .batches import BatchEvaluator
+from .operators import corner_colours
 from .search import Job, SearchOutcome, SearchSettings, fitness_and_success
-
-
-def corner_colours(channels: int, pixel_range: tuple[float, float]) -> np.ndarray:
-    """The 2^C corners of the colour cube, (2^C, C): channel c of colour j is high when bit
-    (C - 1 - c) of j is set (so for RGB: black, blue, green, cyan, red, ..., white)."""
-    lo, hi = pixel_range
-    bits = (np.arange(2**channels)[:, None] >> np.arange(channels - 1, -1, -1)) & 1
-    return np.where(bits == 1, hi, lo).astype(np.float64)
 
 
 def search_space(height: int, width: int, channels: int) -> int:

@@ -92,9 +92,17 @@ def snap_to_corners(values: np.ndarray, pixel_range: tuple[float, float]) -> np.
     return np.where(values < (lo + hi) / 2, lo, hi).astype(np.float64)
 
 
+def corner_colours(channels: int, pixel_range: tuple[float, float]) -> np.ndarray:
+    """The 2^C corners of the colour cube, (2^C, C): channel c of colour j is high when bit
+    (C - 1 - c) of j is set (so for RGB: black, blue, green, cyan, red, ..., white)."""
+    lo, hi = pixel_range
+    bits = (np.arange(2**channels)[:, None] >> np.arange(channels - 1, -1, -1)) & 1
+    return np.where(bits == 1, hi, lo).astype(np.float64)
+
+
 def candidate_keys(rows: np.ndarray, cols: np.ndarray, high: np.ndarray, width: int) -> np.ndarray:
     """An integer per one-pixel corner candidate: (row * W + col) * 2^C + colour, where bit
-    (C - 1 - c) of the colour is channel c at its high end (the order of exhaustive.py)."""
+    (C - 1 - c) of the colour is channel c at its high end (the order of `corner_colours`)."""
     channels = high.shape[-1]
     colour = (high.astype(np.int64) << np.arange(channels - 1, -1, -1)).sum(axis=-1)
     return (rows.astype(np.int64) * width + cols) * (1 << channels) + colour
