@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from .batches import BatchEvaluator
 from .operators import corner_colours
-from .search import Job, SearchOutcome, SearchSettings, fitness_and_success
+from .search import Job, SearchOutcome, SearchSettings, score_candidates
 
 
 def search_space(height: int, width: int, channels: int) -> int:
@@ -74,7 +74,8 @@ class ExhaustivePool(Iterator[list[SearchOutcome]]):
         counts = np.minimum(self._step, self._space - self._done)
         rows, members = np.nonzero(np.arange(self._step) < counts[:, None])
         tried = self._done[rows] + members
-        fitness, fooled = self._evaluate(rows, tried)
+        candidates = self._candidates[tried]
+        fitness, fooled = score_candidates(self._evaluator, self._jobs, rows, candidates)
         grid_fitness = np.full((len(self._jobs), self._step), np.inf)
         grid_fooled = np.zeros((len(self._jobs), self._step), dtype=bool)
         grid_fitness[rows, members], grid_fooled[rows, members] = fitness, fooled
@@ -82,18 +83,6 @@ class ExhaustivePool(Iterator[list[SearchOutcome]]):
         self._best_at = np.where(better, self._done + grid_fitness.argmin(axis=1), self._best_at)
         self._best = np.minimum(self._best, grid_fitness.min(axis=1))
         return self._retire(counts, grid_fooled)
-
-    def _evaluate(self, rows: np.ndarray, tried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        owners = np.array([j.position for j in self._jobs], dtype=np.intp)[rows]
-        labels = np.array([j.label for j in self._jobs], dtype=np.intp)[rows]
-        targets = np.array([-1 if j.target is None else j.target for j in self._jobs], np.intp)
-        targets = targets[rows]
-        changes = self._evaluator.images.realize(self._candidates[tried])
-        return self._evaluator.reduce(
-            owners,
-            changes,
-            lambda part, p: fitness_and_success(p, labels[part], targets[part]),
-        )
 
     def _retire(self, counts: np.ndarray, fooled: np.ndarray) -> list[SearchOutcome]:
         before = self._done.copy()

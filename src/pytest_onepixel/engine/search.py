@@ -175,18 +175,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         """Query the first `counts[i]` trials of each image in one batched pass (chunked by
         `max_batch`). Returns fitness (inf where not queried) and success, both (images, P)."""
         rows, members = np.nonzero(np.arange(self._popsize) < counts[:, None])
-        owners = np.array([j.position for j in self._jobs], dtype=np.intp)[rows]
-        labels = np.array([j.label for j in self._jobs], dtype=np.intp)[rows]
-        targets = np.array([-1 if j.target is None else j.target for j in self._jobs], np.intp)
-        targets = targets[rows]
-        changes = self._evaluator.images.realize(trials[rows, members])
-        fitness, fooled = self._evaluator.reduce(
-            owners,
-            changes,
-            lambda part, probabilities: fitness_and_success(
-                probabilities, labels[part], targets[part]
-            ),
-        )
+        candidates = trials[rows, members]
+        fitness, fooled = score_candidates(self._evaluator, self._jobs, rows, candidates)
         fitness_grid = np.full(trials.shape[:2], np.inf)
         success_grid = np.zeros(trials.shape[:2], dtype=bool)
         fitness_grid[rows, members] = fitness
@@ -247,6 +237,22 @@ def _initial_populations(
     if settings.preset.corners:
         population[..., 2:] = snap_to_corners(population[..., 2:], images.pixel_range)
     return population
+
+
+def score_candidates(
+    evaluator: BatchEvaluator, jobs: Sequence[Job], rows: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness and success of each candidate (its pixel changes, (m, k, 2 + C)) on the image
+    of `jobs[rows[m]]`, in one batched pass chunked by the evaluator's batch size: shared by the
+    DE and exhaustive searches so both score and judge a candidate the same way."""
+    owners = np.array([j.position for j in jobs], dtype=np.intp)[rows]
+    labels = np.array([j.label for j in jobs], dtype=np.intp)[rows]
+    targets = np.array([-1 if j.target is None else j.target for j in jobs], np.intp)[rows]
+    return evaluator.reduce(
+        owners,
+        evaluator.images.realize(candidates),
+        lambda part, probabilities: fitness_and_success(probabilities, labels[part], targets[part]),
+    )
 
 
 def fitness_and_success(
