@@ -156,6 +156,33 @@ def test_records_do_not_depend_on_max_batch(problem: Problem, early: bool, spec:
     assert run(problem, max_batch=7, stop_when=stop()).records == reference
 
 
+class BatchSizeNoise:
+    """`model`'s scores with class 0 nudged by 1e-7 per image in the batch, as PyTorch's CPU
+    kernels move scores in about the 7th digit with the batch size (within the consistency
+    check's tolerance, so the model is accepted)."""
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        scores = np.array(self.model(batch), dtype=np.float64)
+        scores[:, 0] += 1e-7 * len(batch)
+        return scores
+
+
+def test_stored_confidences_do_not_move_with_the_batch_size(digits_like) -> None:
+    """Confirmations score each adversarial image alone, so a model whose last digits move with
+    the batch size still gives identical records (labels and confidences) at any max_batch."""
+    model, images, labels = digits_like
+    runs = [
+        attack(BatchSizeNoise(model), images, labels, budget=60, max_batch=size, seed=3)
+        for size in (3, 7)  # below the first measured size (16): the search's batch is pinned
+    ]
+    assert runs[0].settings["model_check"]["stable"] and runs[0].successes >= 3
+    assert [r.settings["max_batch"] for r in runs] == [3, 7]
+    assert runs[0].records == runs[1].records
+
+
 @settings(max_examples=40, deadline=None)
 @given(problems(), st.randoms(use_true_random=False))
 def test_records_do_not_depend_on_the_other_images(problem: Problem, shuffle) -> None:

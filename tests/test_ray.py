@@ -89,8 +89,9 @@ def model(batch):
 
 
 def test_max_batch_caps_every_batch_an_actor_sends(local_ray, tmp_path, monkeypatch) -> None:
-    """Actors search and confirm with the local run's batch sizes (they confirmed 32 at a time
-    whatever `max_batch` said); any bright pixel fools this model, so there is much to confirm."""
+    """Actors search with the local run's batch and confirm one image at a time, as the local
+    run does (they once confirmed 32 at a time whatever `max_batch` said); any bright pixel
+    fools this model, so there is much to confirm."""
     log = tmp_path / "batches.log"
     monkeypatch.setenv("ONEPIXEL_TEST_BATCH_LOG", str(log))
     module = types.ModuleType("recording_on_workers")

@@ -17,7 +17,7 @@ import numpy as np
 
 from .backends import SearchBackend, search_backend
 from .engine.batch_size import BatchChoice, choose_batch_size
-from .engine.batches import BatchEvaluator, check_batch
+from .engine.batches import CONFIRM_BATCH, BatchEvaluator, check_batch
 from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
@@ -155,10 +155,10 @@ def attack(
     indices = _indices(indices, n)
     targets = None if targets is None else _integer_vector("targets", targets, n)
 
-    score, confirm, model_check = _checked_model(problem, max_batch, allow_unstable_model)
+    score, checks, model_check = _checked_model(problem, max_batch, allow_unstable_model)
     if not model_check.stable:
         stop_when = None  # an early verdict would rest on scores that change between calls
-    clean = confirm.probabilities(np.arange(n))
+    clean = checks.probabilities(np.arange(n))
     correct, attacked = _attacked_set(clean, labels, targets, score.num_classes)
     kept = shard_positions(attacked, shard)
     if shard is not None:
@@ -169,7 +169,7 @@ def attack(
         if attacked[i]
     ]
     accuracy = float(correct.mean())
-    context = _SearchContext(problem, score, confirm, clean, accuracy, model_check.stable)
+    context = _SearchContext(problem, score, clean, accuracy, model_check.stable)
     records, chosen, batch = _search(
         context, jobs, plan, (backend, max_batch, executor), stop_when, progress
     )
@@ -201,14 +201,14 @@ def attack(
 def _checked_model(
     problem: _Problem, max_batch: int | None, allow_unstable: bool
 ) -> tuple[ScoreFunction, BatchEvaluator, ConsistencyReport]:
-    """The real model's scorer and evaluator (probe, clean pass, confirmations) and its
+    """The real model's scorer and evaluator (consistency probe, clean pass) and its
     consistency check; an unstable model is refused unless allowed."""
     score = ScoreFunction(problem.model.predict)
-    confirm = BatchEvaluator(problem.images, score, check_batch(max_batch))
-    model_check = check_consistency(confirm)
+    checks = BatchEvaluator(problem.images, score, check_batch(max_batch))
+    model_check = check_consistency(checks)
     if not model_check.stable and not allow_unstable:
         raise UnstableModelError(unstable_text(problem.model.description, model_check))
-    return score, confirm, model_check
+    return score, checks, model_check
 
 
 def _measured(
@@ -230,11 +230,10 @@ def _measured(
 @dataclass(frozen=True)
 class _SearchContext:
     """What the search needs from the checks before it: the model and images, the real model's
-    scorer and evaluator (for confirmations), its clean-pass probabilities, clean accuracy."""
+    scorer (for confirmations), its clean-pass probabilities, clean accuracy."""
 
     problem: _Problem
     score: ScoreFunction
-    confirm: BatchEvaluator
     clean: np.ndarray
     accuracy: float
     stable: bool
@@ -260,14 +259,16 @@ def _search(
     searcher = context.score
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict)
-    evaluators = (BatchEvaluator(problem.images, searcher, batch.size), context.confirm)
+    evaluators = (
+        BatchEvaluator(problem.images, searcher, batch.size),
+        BatchEvaluator(problem.images, context.score, CONFIRM_BATCH),
+    )
     if executor == "ray":
         from .executors.ray_search import RaySearch
         from .models.package import ModelPackage
 
         twin = chosen.model is not problem.model
-        batches = (batch.size, context.confirm.max_batch)
-        setup = (ModelPackage.of(problem.model), problem.images, twin, batches)
+        setup = (ModelPackage.of(problem.model), problem.images, twin, batch.size)
         runner = RaySearch(setup, jobs, search, context.accuracy, stop_when)
     elif executor == "local":
         runner = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)

@@ -14,10 +14,14 @@ import numpy as np
 from .pixels import ImageSet, PixelChanges
 from .scoring import ScoreFunction
 
-#: Batch size of the real model's consistency probe, clean pass and confirmations, and of a
-#: twin's verification: small enough for any model's memory (the search's batch is measured,
-#: batch_size.py). One value for the local run and Ray's actors, so both confirm alike.
+#: Batch size of the real model's consistency probe and clean pass, and of a twin's
+#: verification: small enough for any model's memory (the search's batch is measured,
+#: batch_size.py).
 CHECK_BATCH = 32
+#: Confirmations re-score each adversarial image alone, so its stored label and confidence are
+#: a function of that image only: never of `max_batch`, of the images confirmed with it, or of
+#: the executor (PyTorch's CPU kernels move scores in the 7th digit with the batch size).
+CONFIRM_BATCH = 1
 
 
 def check_batch(max_batch: int | None) -> int:

@@ -21,7 +21,8 @@ StopRule = Callable[[list[ImageRecord], int, float], bool]
 @dataclass(frozen=True)
 class AttackProgress:
     """Where a running attack stands: images finished of those attacked, confirmed successes so
-    far (counted alike by every executor) and images the model has scored, clean pass included."""
+    far and images the model has scored in the search and its confirmations (counted alike by
+    every executor)."""
 
     finished: int
     attacked: int

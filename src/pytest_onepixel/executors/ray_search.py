@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..engine.batches import BatchEvaluator
+from ..engine.batches import CONFIRM_BATCH, BatchEvaluator
 from ..engine.pixels import ImageSet
 from ..engine.schedule import WaveSchedule
 from ..engine.scoring import ScoreFunction
@@ -36,9 +36,8 @@ class WaveSearcher:
     """A Ray actor: the model loaded once (on the first wave, so that an error loading it comes
     back with that wave as the gate's error, message and all), then whole waves searched."""
 
-    def __init__(self, shared: list[Any], twin: bool, batches: tuple[int, int]) -> None:
-        # batches: the search's measured batch and the confirmations' (as in the local run)
-        self._shared, self._twin, self._batches = shared, twin, batches
+    def __init__(self, shared: list[Any], twin: bool, batch: int) -> None:
+        self._shared, self._twin, self._batch = shared, twin, batch
         self._evaluators: tuple[BatchEvaluator, BatchEvaluator] | None = None
         self._search: SearchSettings | None = None
 
@@ -55,8 +54,8 @@ class WaveSearcher:
         score = ScoreFunction(model.predict)
         search_score = score if searcher is model else ScoreFunction(searcher.predict)
         return (
-            BatchEvaluator(images, search_score, self._batches[0]),
-            BatchEvaluator(images, score, self._batches[1]),
+            BatchEvaluator(images, search_score, self._batch),
+            BatchEvaluator(images, score, CONFIRM_BATCH),
         )
 
     def search(self, wave: int, jobs: Sequence[Job]) -> tuple[int, dict[int, ImageRecord], int]:
@@ -72,7 +71,7 @@ class RaySearch:
 
     def __init__(
         self,
-        setup: tuple[ModelPackage, ImageSet, bool, tuple[int, int]],
+        setup: tuple[ModelPackage, ImageSet, bool, int],
         jobs: Sequence[Job],
         search: SearchSettings,
         accuracy: float,
@@ -108,7 +107,7 @@ class RaySearch:
         return self._records
 
     def _actors(self, ray: Any) -> list[Any]:
-        package, images, twin, batches = self._setup
+        package, images, twin, batch = self._setup
         gpus = package.options.get("device", "cpu").startswith("cuda")
         resources = ray.cluster_resources()
         count = int(resources.get("GPU" if gpus else "CPU", 1)) or 1
@@ -117,7 +116,7 @@ class RaySearch:
         # Object refs inside a list are not resolved when the actor starts, but by its first
         # wave (WaveSearcher._load), where a failure becomes that wave's error.
         shared = [ray.put(value) for value in (package, images, self._search)]
-        return [actor.remote(shared, twin, batches) for _ in range(count)]
+        return [actor.remote(shared, twin, batch) for _ in range(count)]
 
 
 def connect() -> Any:
