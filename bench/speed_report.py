@@ -93,7 +93,7 @@ def _twins(rows: dict) -> list[str]:
         "",
         "## PyTorch models: searched by the ONNX twin against PyTorch alone",
         "",
-        "| model | budget | torch s | twin s | speed-up | same verdict and records |",
+        "| model | budget | torch s | twin s | speed-up | same verdict and queries |",
         "|---|---|---|---|---|---|",
     ]
     for key, row in sorted(rows.items(), key=lambda item: str(item[0])):

@@ -39,17 +39,17 @@ class LocalSearch:
 
     def run(self, progress: Callable[[AttackProgress], None] | None) -> dict[int, ImageRecord]:
         self._add(self._schedule.admit())
-        found = 0
+        successes = 0
         for outcomes in self._pool:
             records = confirmed_records(self._confirm, outcomes)
             self._records.update(records)
-            found += sum(record.success for record in records.values())
+            successes += sum(record.success for record in records.values())
             for outcome in outcomes:
                 order = self._order[outcome.job.position]
                 self._add(self._schedule.finish(order, self._decide))
             if progress is not None:
                 scored = self._search.images_scored + self._confirm.images_scored
-                progress(AttackProgress(len(self._records), len(self._jobs), found, scored))
+                progress(AttackProgress(len(self._records), len(self._jobs), successes, scored))
         return self._records
 
     def _add(self, orders: list[int]) -> None:

@@ -87,7 +87,7 @@ class RaySearch:
         ray = connect()
         pool = ray.util.ActorPool(self._actors(ray))
         wave_size = len(self._schedule.waves[0]) if self._schedule.waves else 1
-        found = scored = 0
+        successes = scored = 0
 
         def hand_out(orders: list[int]) -> None:
             for wave in sorted({order // wave_size for order in orders}):
@@ -98,12 +98,12 @@ class RaySearch:
         while pool.has_next():
             wave, records, used = _result_of(pool)
             self._records.update(records)
-            found += sum(record.success for record in records.values())
+            successes += sum(record.success for record in records.values())
             scored += used
             for order in self._schedule.waves[wave]:
                 hand_out(self._schedule.finish(order, self._decide))
             if progress is not None:
-                progress(AttackProgress(len(self._records), len(self._jobs), found, scored))
+                progress(AttackProgress(len(self._records), len(self._jobs), successes, scored))
         return self._records
 
     def _actors(self, ray: Any) -> list[Any]:

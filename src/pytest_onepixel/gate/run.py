@@ -179,7 +179,7 @@ def _from_cache(request: GateRequest, cached: GateOutcome, drawn: _Drawn, start:
         seconds=seconds,
         settings={**cached.settings, **json_ready(drawing)},
     )
-    settings = dict(cached.settings)  # the attack stored the images' layout it resolved
+    settings = dict(outcome.settings)  # the attack stored the images' layout it resolved
     return GateRun(
         AttackResult(outcome.records, settings, drawn.images, settings["data_layout"]), outcome
     )
