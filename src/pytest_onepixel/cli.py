@@ -116,10 +116,10 @@ def _html(arguments: argparse.Namespace) -> int:
 def _merge(arguments: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from . import __version__
     from .gate.merge import merge_shards
     from .reports.json_report import report_document, write_atomically
     from .reports.visuals import write_pictures
+    from .version import __version__
 
     outcomes = merge_shards([(path, read_report(path)[1]) for path in arguments.shards])
     if arguments.compare is not None:

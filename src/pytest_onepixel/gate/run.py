@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..api import AttackProgress, attack, no_generation_text
 from ..data import Dataset, load_data, sample
 from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..models.identity import content_hash_of
 from ..result import AttackResult
+from ..version import __version__
 from .cache import DRAWING_ONLY, ResultStore, cache_key, read_entry, write_entry
 from .early import EarlyVerdict
 from .outcome import GateOutcome

@@ -19,7 +19,7 @@ from ..errors import ModelLoadError
 from ..importing import first_line, import_object
 from .base import existing_file, file_hash, predict_in_fixed_batches
 from .identity import TORCH_SUFFIXES, factory_hash, module_hash
-from .outputs import select_scores
+from .torch_outputs import select_scores
 
 __all__ = ["TORCH_SUFFIXES", "TorchModel", "load_factory", "load_torch_file", "module_hash"]
 

@@ -21,8 +21,8 @@ import torch
 from ..errors import ModelLoadError
 from ..importing import first_line
 from .onnx_model import OnnxModel
-from .outputs import select_scores
 from .torch_model import TorchModel
+from .torch_outputs import select_scores
 
 
 class _ScoresOnly(torch.nn.Module):

@@ -21,7 +21,7 @@ from ..reports.text import failure_text
 from ..reports.visuals import examples_for
 from ..settings.layers import Layers
 from ..settings.table import MARKER_KEYS, parse_layer
-from .progress import ProgressLine
+from .progress_line import ProgressLine
 from .session import OUTCOME_KEY, OnePixelSession
 
 #: The AttackResults of the check() calls a test made, failed ones included.

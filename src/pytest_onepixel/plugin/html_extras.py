@@ -17,7 +17,7 @@ def pytest_html_extras(outcomes: Sequence[GateOutcome]) -> list[dict[str, Any]]:
 
     from pytest_html import extras
 
-    from ..reports.curve import curve_figures, matplotlib_missing_reason
+    from ..reports.curve_plot import curve_figures, matplotlib_missing_reason
 
     found: list[dict[str, Any]] = []
     for outcome in outcomes:

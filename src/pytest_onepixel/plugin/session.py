@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import __version__
 from ..errors import ConfigError
 from ..settings.table import GATE_OPTION_KEYS, SETTINGS
+from ..version import __version__
 from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path
-from .outputs import check_output_file, check_output_folder
+from .output_paths import check_output_file, check_output_folder
 
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome

@@ -60,7 +60,7 @@ def write_pictures(
     gate's curve (skipped, with one line, when matplotlib is missing); the summary's lines."""
     if gallery is None and page is None:
         return []
-    from .curve import curve_figures, matplotlib_missing_reason
+    from .curve_plot import curve_figures, matplotlib_missing_reason
 
     missing = matplotlib_missing_reason()
     curves: Curves = {}

@@ -172,7 +172,7 @@ def test_each_gate_shows_what_it_has(outcomes: list[GateOutcome]) -> None:
 
 def test_a_real_curve_is_embedded_inline(outcomes: list[GateOutcome]) -> None:
     pytest.importorskip("matplotlib")
-    from pytest_onepixel.reports.curve import curve_figures
+    from pytest_onepixel.reports.curve_plot import curve_figures
 
     _, svg = curve_figures(outcomes[0])
     document = report(outcomes, {outcomes[0].key: svg})

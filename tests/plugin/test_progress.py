@@ -10,9 +10,9 @@ import sys
 import textwrap
 
 from pytest_onepixel.executors.common import AttackProgress
-from pytest_onepixel.plugin import progress as progress_module
-from pytest_onepixel.plugin.progress import ProgressLine
-from pytest_onepixel.reports.progress import duration_text, progress_text
+from pytest_onepixel.plugin import progress_line as progress_module
+from pytest_onepixel.plugin.progress_line import ProgressLine
+from pytest_onepixel.reports.progress_text import duration_text, progress_text
 
 
 class FakeTerminal:

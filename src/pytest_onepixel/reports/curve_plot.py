@@ -1,7 +1,8 @@
 """The robustness curve as a picture: success rate against queries per image, for one gate.
 
-The curve (gate/curve.py) answers "would the gate still pass with a smaller budget?"; a plot of
-it with its interval band, the gate's threshold and its `max_success_rate_at` points shows the
+The curve (gate/robustness_curve.py) answers "would the gate still pass with a smaller
+budget?"; a plot of it with its interval band, the gate's threshold and its
+`max_success_rate_at` points shows the
 answer at a glance. matplotlib is an optional extra and slow to import, so it is imported inside
 the functions, and drawn on a bare `Figure` with the Agg canvas: pyplot's global figure registry
 and backend are never touched, so rendering inside a pytest run leaves nothing behind.

@@ -11,7 +11,7 @@ from PIL import Image
 
 
 def test_gallery_folder_and_html_report(repo, monkeypatch) -> None:
-    from pytest_onepixel.reports import curve
+    from pytest_onepixel.reports import curve_plot as curve
 
     drawn: list[str] = []
     draw = curve.curve_figures

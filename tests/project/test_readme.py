@@ -11,7 +11,7 @@ import yaml
 
 from pytest_onepixel.settings.gatefile import read_gate_file
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCKS = re.findall(r"```yaml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
 

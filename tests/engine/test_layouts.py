@@ -46,7 +46,7 @@ def test_three_dimensional_images_gain_the_channel_axis_a_torch_model_wants(nchw
 def test_an_nhwc_npz_gates_nchw_onnx_and_torch_models_from_yaml(repo, gate_assets) -> None:
     data = np.load(repo.path / "data" / "holdout.npz")
     np.savez(repo.path / "data" / "nhwc.npz", x=data["x"].transpose(0, 2, 3, 1), y=data["y"])
-    (repo.path / "tinynet.py").write_text((Path(__file__).parent / "tinynet.py").read_text())
+    (repo.path / "tinynet.py").write_text((Path(__file__).parent.parent / "tinynet.py").read_text())
     write_gates(
         repo,
         """\

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_onepixel.gate.outcome import GateOutcome
 from pytest_onepixel.gate.spec import GateSpec
-from pytest_onepixel.reports.curve import curve_figures, matplotlib_missing_reason
+from pytest_onepixel.reports.curve_plot import curve_figures, matplotlib_missing_reason
 from pytest_onepixel.result import ImageRecord
 
 

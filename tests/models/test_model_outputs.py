@@ -105,9 +105,10 @@ def test_an_output_key_the_model_does_not_have_lists_what_it_has() -> None:
 
 def test_output_from_yaml(repo) -> None:
 
-    here = str(Path(__file__).parent)
+    here, shared = str(Path(__file__).parent), str(Path(__file__).parents[1])  # conftest's
     (repo.path / "heads.py").write_text(
-        f"import sys; sys.path.insert(0, {here!r})\nfrom test_model_outputs import Head\n\n"
+        f"import sys; sys.path[:0] = [{here!r}, {shared!r}]\n"
+        "from test_model_outputs import Head\n\n"
         "def tuple_head():\n    return Head('tuple')\n"
     )
     write_gates(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..reports.progress import progress_text
+from ..reports.progress_text import progress_text
 
 DELAY = 2.0
 INTERVAL = 0.25
