@@ -18,6 +18,7 @@ from scipy.stats import chisquare
 
 from pytest_onepixel import attack
 from pytest_onepixel.engine.operators import (
+    STRATEGIES,
     best1,
     binomial_crossover,
     candidate_keys,
@@ -29,7 +30,9 @@ from pytest_onepixel.engine.operators import (
     select_partners,
     snap_to_corners,
 )
+from pytest_onepixel.engine.presets import STRATEGY_NAMES, Preset
 from pytest_onepixel.engine.search import fitness_and_success
+from pytest_onepixel.errors import InputError
 
 
 def test_initial_population_worked_example() -> None:
@@ -95,7 +98,7 @@ def test_rand1_worked_example() -> None:
     """Member 0 with partners (1, 2, 3): [10, 20] + 0.5 * ([4, 8] - [2, 2]) = [11, 23]."""
     population = np.array([[[0.0, 0.0], [10.0, 20.0], [4.0, 8.0], [2.0, 2.0]]])
     partners = np.array([[[1, 2, 3], [2, 3, 0], [3, 0, 1], [0, 1, 2]]])
-    mutants = rand1(population, partners, 0.5)
+    mutants = rand1(population, np.zeros((1, 4)), partners, 0.5)  # fitness: not used
     np.testing.assert_allclose(mutants[0, 0], [11.0, 23.0])
     np.testing.assert_allclose(mutants[0, 1], [4 + 0.5 * 2, 8 + 0.5 * 2])  # [5, 9]
     np.testing.assert_allclose(mutants[0, 3], [0 + 0.5 * 6, 0 + 0.5 * 12])  # [3, 6]
@@ -186,10 +189,10 @@ def test_a_budget_without_a_generation_is_named(preset: str) -> None:
             popsize=400 if preset == "default" else None,
             preset=preset,
         )
-    assert result.settings["generations"] == 0
+    assert result.measured.generations == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert attack(model, images, [0, 0], budget=800, preset=preset).settings["generations"] >= 1
+        assert attack(model, images, [0, 0], budget=800, preset=preset).measured.generations >= 1
 
 
 def test_best1_worked_example() -> None:
@@ -201,6 +204,26 @@ def test_best1_worked_example() -> None:
     mutants = best1(population, fitness, partners, 0.5)
     np.testing.assert_allclose(mutants[0, 0], [5.0, 11.0])
     np.testing.assert_allclose(mutants[0, 1], [4 + 0.5 * (2 - 0), 8 + 0.5 * (2 - 0)])  # [5, 9]
+
+
+def test_the_strategy_table_is_what_presets_accept_and_runs_the_worked_examples() -> None:
+    """One name table: a Preset takes exactly the names of `STRATEGIES` (presets.py spells
+    them again to stay free of numpy), and each entry, called through the one signature
+    (population, fitness, partners, F), gives its operator's worked example above."""
+    assert tuple(STRATEGIES) == STRATEGY_NAMES
+    for name in STRATEGIES:
+        assert Preset("mine", None, strategy=name).strategy == name
+    with pytest.raises(InputError, match=r"strategy='rand2' is out of range .*'rand1', 'best1'"):
+        Preset("mine", None, strategy="rand2")
+    population = np.array([[[0.0, 0.0], [10.0, 20.0], [4.0, 8.0], [2.0, 2.0]]])
+    fitness = np.array([[0.9, 0.5, 0.1, 0.7]])
+    partners = np.array([[[1, 2, 3], [2, 3, 0], [3, 0, 1], [0, 1, 2]]])
+    expected = {"rand1": [11.0, 23.0], "best1": [5.0, 11.0]}
+    assert set(expected) == set(STRATEGIES)
+    for name, mutate in STRATEGIES.items():
+        mutants = mutate(population, fitness, partners, 0.5)
+        assert mutants.shape == population.shape
+        np.testing.assert_allclose(mutants[0, 0], expected[name])
 
 
 def test_snap_to_corners_worked_example() -> None:

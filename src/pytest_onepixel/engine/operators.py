@@ -15,7 +15,8 @@ Evolutionary Computation 23(5), 2019 (arXiv:1710.08864), Section III:
 - greedy one-to-one selection keeps a trial only if it is strictly fitter (`greedy_selection`).
 
 Our default adds three measured changes (bench/strategy.md): DE/best/1 mutation around the
-fittest member (`best1`, Storn & Price's strategy), colour genes that choose among the corners
+fittest member (`best1`, Storn & Price's strategy; `STRATEGIES` names each mutation a preset can
+choose), colour genes that choose among the corners
 of the colour cube (`snap_to_corners`), and no query spent twice on one candidate
 (`candidate_keys`, `distinct_trials`).
 
@@ -26,6 +27,8 @@ can pin to a worked number (as scipy's `test__mutate1` does).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -68,8 +71,11 @@ def select_partners(uniforms: np.ndarray, popsize: int) -> np.ndarray:
     return np.stack(chosen[1:], axis=-1)
 
 
-def rand1(population: np.ndarray, partners: np.ndarray, scale: float) -> np.ndarray:
-    """DE/rand/1 mutants x_r1 + F (x_r2 - x_r3) of members (..., P, D); partners (..., P, 3)."""
+def rand1(
+    population: np.ndarray, fitness: np.ndarray, partners: np.ndarray, scale: float
+) -> np.ndarray:
+    """DE/rand/1 mutants x_r1 + F (x_r2 - x_r3) of members (..., P, D); partners (..., P, 3).
+    `fitness` is not used: it is there for the signature every entry of `STRATEGIES` shares."""
     r1, r2, r3 = (np.take_along_axis(population, partners[..., [n]], axis=-2) for n in range(3))
     return r1 + scale * (r2 - r3)
 
@@ -83,6 +89,21 @@ def best1(
     best = np.take_along_axis(population, fitness.argmin(axis=-1)[..., None, None], axis=-2)
     r2, r3 = (np.take_along_axis(population, partners[..., [n]], axis=-2) for n in (1, 2))
     return best + scale * (r2 - r3)
+
+
+#: A DE mutation: (population (..., P, D), fitness (..., P), partners (..., P, 3), scale F) to
+#: mutants (..., P, D).
+Mutation = Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
+
+#: The mutation strategies a preset names (`Preset.strategy`), as scipy's
+#: _differentialevolution.py maps strategy names to its mutation methods: the search calls
+#: `STRATEGIES[preset.strategy]`, so a strategy is one function with the `Mutation` signature
+#: and one entry here. engine/presets.py spells the same names in `STRATEGY_NAMES`, because
+#: it must stay free of numpy; tests/engine/test_operators.py checks the two agree.
+STRATEGIES: dict[str, Mutation] = {
+    "rand1": rand1,  # the paper's DE/rand/1
+    "best1": best1,  # Storn & Price's DE/best/1, our default's
+}
 
 
 def snap_to_corners(values: np.ndarray, pixel_range: tuple[float, float]) -> np.ndarray:

@@ -1,7 +1,8 @@
 """DE presets and the default population size, free of numpy (the settings table names them).
 
-The paper's preset keeps Su et al.'s exact setting (population 400, F = 0.5, no crossover,
-colours from N(mid, half-range)); `default` is ours, chosen by measurement (bench/popsize.md).
+`PRESETS` holds three: `paper` keeps Su et al.'s exact setting (population 400, DE/rand/1,
+F = 0.5, no crossover, colours from N(mid, half-range)); `default` is ours, chosen by
+measurement (bench/popsize.md, bench/strategy.md); `continuous` is the default of version 0.1.
 """
 
 from __future__ import annotations
@@ -10,16 +11,19 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 
-STRATEGIES = ("rand1", "best1")
+#: The names of the DE mutations a preset may choose: the keys of engine/operators.py's
+#: `STRATEGIES`, where each name's function lives. Spelled again here because this module must
+#: not import numpy; tests/engine/test_operators.py checks that the two lists agree.
+STRATEGY_NAMES = ("rand1", "best1")
 
 
 @dataclass(frozen=True)
 class Preset:
     """DE settings. `popsize=None` takes `default_popsize(budget)`.
 
-    - `strategy`: the mutation, "rand1" (x_r1 + F (x_r2 - x_r3), the paper's) or "best1"
-      (x_best + F (x_r2 - x_r3), Storn & Price's DE/best/1: the population's fittest member
-      is moved around).
+    - `strategy`: the mutation, a name in `STRATEGY_NAMES` (operators.STRATEGIES holds its
+      function): "rand1" (x_r1 + F (x_r2 - x_r3), the paper's) or "best1" (x_best + F (x_r2 -
+      x_r3), Storn & Price's DE/best/1: the population's fittest member is moved around).
     - `extreme_fraction`: the share of the initial population whose values sit at the ends of
       the pixel range (each channel at its min or max). The paper preset uses none.
     - `corners`: every candidate's colour snapped to a corner of the colour cube (each channel
@@ -28,7 +32,8 @@ class Preset:
       trial of the step) is replaced by a random unvisited one, so no query is spent twice;
       needs `corners` (what makes two candidates the same).
 
-    On the bench models the last three bought most of the default's strength at small budgets
+    On the bench models `corners`, `strategy="best1"` and `distinct`, added one by one to the
+    `continuous` preset, bought most of the default's strength at small budgets
     (bench/strategy.md says what each bought).
     """
 
@@ -47,7 +52,7 @@ class Preset:
             "crossover": self.crossover is None or 0 <= self.crossover <= 1,
             "extreme_fraction": 0 <= self.extreme_fraction <= 1,
             "popsize": self.popsize is None or self.popsize >= 4,
-            "strategy": self.strategy in STRATEGIES,
+            "strategy": self.strategy in STRATEGY_NAMES,
             "distinct": self.corners or not self.distinct,
         }
         for name, ok in checks.items():
@@ -55,7 +60,7 @@ class Preset:
                 raise InputError(
                     f"Preset {self.name!r}: {name}={getattr(self, name)!r} is out of range "
                     "(mutation in (0, 2], crossover and extreme_fraction in [0, 1], popsize >= 4, "
-                    f"strategy one of {STRATEGIES}, distinct only with corners)."
+                    f"strategy one of {STRATEGY_NAMES}, distinct only with corners)."
                 )
 
 

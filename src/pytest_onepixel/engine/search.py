@@ -1,12 +1,13 @@
 """`SearchPool`: the one-pixel DE search of many images at once, one generation per `next()`.
 
-The operators (engine/operators.py) follow Su, Vargas & Sakurai (arXiv:1710.08864); this module
-runs them. Two things are ours. Queries are exact: the initial population costs P queries, each
-generation P more, and the last generation is cut short so an image never passes its budget.
-And every generation of every image still being attacked goes to the model in one batch
-(chunked by `max_batch`), while each image draws from its own generator ``SeedSequence(seed,
-spawn_key=(index,))``: an image's result depends on (seed, index, model, settings) only, never
-on which other images share its batches.
+The operators (engine/operators.py) follow Su, Vargas & Sakurai (arXiv:1710.08864), plus the
+measured changes of our default; this module runs the ones the preset names (its mutation is
+`STRATEGIES[preset.strategy]`). Two more things are ours. Queries are exact: the initial
+population costs P queries, each generation P more, and the last generation is cut short so an
+image never passes its budget. And every generation of every image still being attacked goes
+to the model in one batch (chunked by `max_batch`), while each image draws from its own
+generator ``SeedSequence(seed, spawn_key=(index,))``: an image's result depends on (seed,
+index, model, settings) only, never on which other images share its batches.
 
 The pool is an iterator in the manner of scipy's DifferentialEvolutionSolver: each ``next()``
 runs one generation over the images in flight and returns those that finished, so a caller (the
@@ -24,11 +25,10 @@ import numpy as np
 from .batches import BatchEvaluator
 from .distinct import VisitedCandidates
 from .operators import (
-    best1,
+    STRATEGIES,
     binomial_crossover,
     greedy_selection,
     initial_population,
-    rand1,
     redraw_outside,
     select_partners,
     snap_to_corners,
@@ -62,7 +62,8 @@ class SearchOutcome:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How hard to search each image: the budget, k pixels, population and DE preset."""
+    """How hard to search each image: the budget, k pixels, population (at most the budget:
+    api.py resolves it once) and DE preset."""
 
     budget: int
     pixels: int
@@ -83,7 +84,7 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         images = evaluator.images
         self._evaluator = evaluator
         self._settings = settings
-        self._popsize = min(settings.popsize, settings.budget)
+        self._popsize = settings.popsize  # at most the budget (api.py resolves it once)
         width = 2 + images.channels
         self._population = np.zeros((0, self._popsize, settings.pixels, width))
         self._fitness = np.zeros((0, self._popsize))
@@ -149,18 +150,17 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         return trials
 
     def _mutate(self, members: np.ndarray) -> np.ndarray:
-        """DE/rand/1 (with the preset's crossover, if any) from one row of uniforms per member:
-        3 for the partners, 2k for redrawing positions, and D + 1 for crossover."""
+        """Trials by the preset's mutation, `STRATEGIES[preset.strategy]` (the default's
+        DE/best/1, the paper's DE/rand/1), then its crossover, if any, from one row of uniforms
+        per member: 3 for the partners, 2k for redrawing positions, and D + 1 for crossover."""
         p, k, preset = self._popsize, self._settings.pixels, self._settings.preset
         population = self._population[members]
         flat = population.reshape(len(members), p, -1)
         width = 3 + 2 * k + (flat.shape[2] + 1 if preset.crossover is not None else 0)
         uniforms = np.stack([self._rngs[i].random((p, width)) for i in members])
         partners = select_partners(uniforms[..., :3], p)
-        if preset.strategy == "best1":
-            mutant = best1(flat, self._fitness[members], partners, preset.mutation)
-        else:
-            mutant = rand1(flat, partners, preset.mutation)
+        mutate = STRATEGIES[preset.strategy]
+        mutant = mutate(flat, self._fitness[members], partners, preset.mutation)
         if preset.crossover is not None:
             mutant = binomial_crossover(flat, mutant, uniforms[..., 3 + 2 * k :], preset.crossover)
         mutant = mutant.reshape(population.shape)
