@@ -34,8 +34,7 @@ def body(path: Path) -> str:
     for gate in document["gates"]:
         for key in ("seconds", "examples"):
             gate.pop(key, None)
-        for key in ("max_batch", "batch_choice", "shard"):
-            gate["settings"].pop(key, None)
+        gate["measured"].pop("batch", None)
     return json.dumps(document, sort_keys=True)
 
 

@@ -129,3 +129,22 @@ def repo(pytester: pytest.Pytester, gate_assets: dict[str, bytes]) -> pytest.Pyt
 
 def write_gates(repo: pytest.Pytester, text: str = GATES, name: str = "onepixel.yaml") -> None:
     (repo.path / name).write_text(textwrap.dedent(text))
+
+
+def measured(**changes: object):
+    """A plausible `Measured` block for outcomes a test builds by hand."""
+    from pytest_onepixel.result import Measured
+
+    fields = {
+        "batch": {"size": 16},
+        "backend": "model",
+        "twin": {},
+        "model_check": {"stable": True},
+        "preset": "default",
+        "popsize": 20,
+        "generations": 4,
+        "layout": "NCHW",
+        "data_layout": "NCHW",
+        "pixel_range": (0.0, 16.0),
+    }
+    return Measured(**{**fields, **changes})

@@ -8,7 +8,6 @@ the engine: `pytest_onepixel.attack` is this function, `pytest_onepixel.engine` 
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,15 +23,19 @@ from .engine.pixels import ImageSet
 from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
 from .engine.schedule import shard_positions
 from .engine.scoring import ScoreFunction
-from .engine.search import SEARCH_METHODS, Job, SearchSettings
+from .engine.search import Job, SearchSettings
 from .errors import InputError, OnePixelWarning, UnstableModelError
 from .executors.common import AttackProgress, StopRule
 from .executors.local import LocalSearch
 from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
-from .result import AttackResult, ImageRecord
+from .result import AttackResult, ImageRecord, Measured
+from .settings.gate_settings import GateSettings
+from .settings.session_settings import SESSION_SETTINGS, SessionSettings
+from .settings.setting import parse_values
 
-__all__ = ["AttackProgress", "attack"]
+__all__ = ["AttackProgress", "RunOptions", "attack", "run_attack"]
+SHARD_KEYS = ("index", "count", "attacked")
 
 
 def attack(
@@ -40,25 +43,25 @@ def attack(
     images: np.ndarray,
     labels: Sequence[int] | np.ndarray,
     *,
-    budget: int = 400,
-    pixels: int = 1,
+    budget: int = GateSettings.budget,
+    pixels: int = GateSettings.pixels,
     targets: Sequence[int] | np.ndarray | int | None = None,
-    seed: int = 0,
-    popsize: int | None = None,
-    max_batch: int | None = None,
-    layout: str | None = None,
-    data_layout: str | None = None,
-    pixel_range: tuple[float, float] | None = None,
-    preprocess: Mapping[str, object] | None = None,
-    preset: str | Preset = "default",
+    seed: int = GateSettings.seed,
+    popsize: int | None = GateSettings.popsize,
+    max_batch: int | None = GateSettings.max_batch,
+    layout: str | None = GateSettings.layout,
+    data_layout: str | None = GateSettings.data_layout,
+    pixel_range: tuple[float, float] | None = GateSettings.pixel_range,
+    preprocess: Mapping[str, object] | None = GateSettings.preprocess,
+    preset: str | Preset = GateSettings.preset,
     indices: Sequence[int] | np.ndarray | None = None,
     progress: Callable[[AttackProgress], None] | None = None,
     stop_when: StopRule | None = None,
-    allow_unstable_model: bool = False,
-    backend: str = "auto",
+    allow_unstable_model: bool = GateSettings.allow_unstable_model,
+    backend: str = GateSettings.backend,
     shard: tuple[int, int] | None = None,
-    executor: str = "local",
-    search: str = "de",
+    executor: str = SessionSettings.executor,
+    search: str = GateSettings.search,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
@@ -103,12 +106,15 @@ def attack(
     preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
         Applied to each perturbed raw batch, ``(x * scale - mean) / std`` per channel, just
         before the model: the attack itself stays in pixel space.
-    preset : {"default", "paper"} or Preset
-        "paper" is Su et al.'s setting (population 400, F = 0.5, no crossover, values from
-        N(mid, half-range)): at budgets below 800 it runs no DE generation, only its random
-        initial population (the paper ran up to 100 generations). "default" seeds three
-        quarters of the initial population with extreme colours and sizes the population to
-        the budget (see bench/popsize.md). A `Preset` sets mutation, crossover and seeding.
+    preset : {"default", "paper", "continuous"} or Preset
+        "default" (chosen by measurement, bench/strategy.md): DE/best/1 whose colour genes sit
+        at the corners of the colour cube, no candidate queried twice for an image, and a
+        population sized to the budget (bench/popsize.md). "paper" is Su et al.'s setting
+        (population 400, DE/rand/1, F = 0.5, no crossover, values from N(mid, half-range)):
+        at budgets below 800 it runs no DE generation, only its random initial population (the
+        paper ran up to 100 generations). "continuous" is version 0.1's default (DE/rand/1,
+        continuous colours). A `Preset` object sets mutation, crossover and seeding itself
+        (the result's `measured.preset` names it; its settings keep "default").
     indices : sequence of int, optional
         Sample index of each image (default 0..N-1): reported in the records and used as the
         image's RNG key, so a shard of a sample reproduces the full run's records.
@@ -126,7 +132,7 @@ def attack(
         Before attacking, a few images are scored alone, in other batches and twice; a model
         whose scores differ (BatchNorm or dropout in training mode, noise) raises
         `UnstableModelError`. With True it is attacked anyway, without `stop_when` (no early
-        stop), and `settings["model_check"]` reports the instability.
+        stop), and `measured.model_check` reports the instability.
     backend : {"auto", "torch", "onnxruntime"}, default "auto"
         What runs the search of a PyTorch model: "auto" uses its ONNX Runtime twin (exported
         in memory) when onnxruntime is installed and the twin agrees with the model on the
@@ -135,7 +141,7 @@ def attack(
     shard : (K, N), optional
         Attack only shard K of N of the attacked set (every N-th attacked image from the K-th,
         and every N-th of the others): the result holds those images' records only, identical
-        to a full run's for the same images, and `settings["shard"]` says which. No stop rule
+        to a full run's for the same images, and `measured.shard` says which. No stop rule
         (no shard sees the whole set); merging the N shards' records gives the full run's.
     search : {"de", "exhaustive"}, default "de"
         "exhaustive" tries every position x every corner colour (each channel at an end of the
@@ -145,34 +151,71 @@ def attack(
         Who searches: this process, or Ray actors (executors/ray_search.py; `ray.init()`
         honours RAY_ADDRESS), each loading the model once from its bytes; same records.
     """
-    _check_positive(budget=budget, pixels=pixels)
-    if max_batch is not None:
-        _check_positive(max_batch=max_batch)
-    plan = _search_settings(budget, pixels, popsize, preset, seed, search)
-    problem = _prepare(model, images, (layout, data_layout), pixel_range, preprocess, pixels)
+    keywords = {
+        "budget": budget, "pixels": pixels, "seed": seed, "popsize": popsize,
+        "max_batch": max_batch, "layout": layout, "data_layout": data_layout,
+        "pixel_range": pixel_range, "preprocess": preprocess, "backend": backend,
+        "preset": GateSettings.preset if isinstance(preset, Preset) else preset,
+        "allow_unstable_model": allow_unstable_model, "search": search,
+    }  # fmt: skip
+    where = lambda key: f"attack({key}=...)"  # noqa: E731
+    settings = GateSettings.from_keywords(
+        where,
+        targeted=targets is not None,
+        **{key: value for key, value in keywords.items() if value is not None},
+    )
+    parse_values({"executor": executor}, SESSION_SETTINGS, where, ["executor"], InputError)
+    custom = preset if isinstance(preset, Preset) else None
+    run = RunOptions(targets, indices, progress, stop_when, shard, executor, custom)
+    return run_attack(model, images, labels, settings, run)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run an attack, apart from its settings: the images' targets and RNG keys, who
+    watches and may stop it, which shard, who searches, a custom Preset object, and the
+    images' layout when their source fixes it (image folders are NHWC; the `data_layout`
+    setting, when set, wins)."""
+
+    targets: Sequence[int] | np.ndarray | int | None = None
+    indices: Sequence[int] | np.ndarray | None = None
+    progress: Callable[[AttackProgress], None] | None = None
+    stop_when: StopRule | None = None
+    shard: tuple[int, int] | None = None
+    executor: str = SessionSettings.executor
+    preset: Preset | None = None
+    data_layout: str | None = None
+
+
+def run_attack(
+    model: object,
+    images: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    settings: GateSettings,
+    run: RunOptions,
+) -> AttackResult:
+    """`attack()` with its settings already validated (the gates build them from their
+    layers): nothing here validates or defaults a setting again."""
+    plan, notes = _search_plan(settings, run.preset)
+    problem = _prepare(model, images, settings, run.data_layout)
     n = len(problem.images.images)
     labels = _integer_vector("labels", labels, n)
-    indices = _indices(indices, n)
-    targets = None if targets is None else _integer_vector("targets", targets, n)
+    indices = _indices(run.indices, n)
+    targets = None if run.targets is None else _integer_vector("targets", run.targets, n)
 
-    score, checks, model_check = _checked_model(problem, max_batch, allow_unstable_model)
-    if not model_check.stable:
-        stop_when = None  # an early verdict would rest on scores that change between calls
+    score, checks, model_check = _checked_model(problem, settings)
+    # No early verdict on scores that change between calls, nor in a shard (`merge` judges)
+    stop_when = run.stop_when if model_check.stable and run.shard is None else None
     clean = checks.probabilities(np.arange(n))
     correct, attacked = _attacked_set(clean, labels, targets, score.num_classes)
-    kept = shard_positions(attacked, shard)
-    if shard is not None:
-        stop_when = None  # no shard sees the whole attacked set: `merge` judges the union
+    kept = shard_positions(attacked, run.shard)
     jobs = [
         Job(int(i), int(indices[i]), int(labels[i]), _target(targets, i))
         for i in kept
         if attacked[i]
     ]
-    accuracy = float(correct.mean())
-    context = _SearchContext(problem, score, clean, accuracy, model_check.stable)
-    records, chosen, batch = _search(
-        context, jobs, plan, (backend, max_batch, executor), stop_when, progress
-    )
+    context = _SearchContext(problem, score, clean, float(correct.mean()), model_check.stable)
+    records, chosen, batch = _search(context, jobs, plan, settings, run, stop_when)
     for i in set(kept.tolist()) - set(records):
         records[i] = ImageRecord.unattacked(
             int(indices[i]),
@@ -181,50 +224,37 @@ def attack(
             _target(targets, i),
             bool(attacked[i]),
         )
-    settings = {
-        "budget": budget,
-        "pixels": pixels,
-        "popsize": plan.popsize,
-        "generations": generations(budget, plan.popsize),
-        "preset": plan.preset.name,
-        "seed": seed,
-        "targeted": targets is not None,
-        "search": plan.method,
-        **_measured(problem, batch, chosen, model_check),
-    }
-    if shard is not None:
-        settings["shard"] = {"index": shard[0], "count": shard[1], "attacked": int(attacked.sum())}
+    measured = Measured(
+        batch=batch.to_json(),
+        backend=chosen.name,
+        twin=chosen.report,
+        model_check=model_check.to_json(),
+        preset=plan.preset.name,
+        popsize=plan.popsize,
+        generations=generations(plan.budget, plan.popsize),
+        layout=problem.images.model_layout,
+        data_layout=problem.images.layout,
+        pixel_range=tuple(problem.images.pixel_range),
+        shard=None
+        if run.shard is None
+        else dict(zip(SHARD_KEYS, (*run.shard, int(attacked.sum())), strict=True)),
+        notes=notes,
+    )
     ordered = tuple(records[i] for i in kept)
-    return AttackResult(ordered, settings, problem.images.images[kept], problem.images.layout)
+    return AttackResult(ordered, settings, measured, problem.images.images[kept])
 
 
 def _checked_model(
-    problem: _Problem, max_batch: int | None, allow_unstable: bool
+    problem: _Problem, settings: GateSettings
 ) -> tuple[ScoreFunction, BatchEvaluator, ConsistencyReport]:
     """The real model's scorer and evaluator (consistency probe, clean pass) and its
     consistency check; an unstable model is refused unless allowed."""
     score = ScoreFunction(problem.model.predict)
-    checks = BatchEvaluator(problem.images, score, check_batch(max_batch))
+    checks = BatchEvaluator(problem.images, score, check_batch(settings.max_batch))
     model_check = check_consistency(checks)
-    if not model_check.stable and not allow_unstable:
+    if not model_check.stable and not settings.allow_unstable_model:
         raise UnstableModelError(unstable_text(problem.model.description, model_check))
     return score, checks, model_check
-
-
-def _measured(
-    problem: _Problem, batch: BatchChoice, chosen: SearchBackend, model_check: ConsistencyReport
-) -> dict[str, object]:
-    """The settings the attack found out rather than was told: layouts, batch, backend, check."""
-    return {
-        "layout": problem.images.model_layout,
-        "data_layout": problem.images.layout,
-        "pixel_range": list(problem.images.pixel_range),
-        "max_batch": batch.size,
-        "batch_choice": batch.to_json(),
-        "backend": chosen.name,
-        "twin": chosen.report,
-        "model_check": model_check.to_json(),
-    }
 
 
 @dataclass(frozen=True)
@@ -242,39 +272,36 @@ class _SearchContext:
 def _search(
     context: _SearchContext,
     jobs: list[Job],
-    search: SearchSettings,
-    choices: tuple[str, int | None, str],
+    plan: SearchSettings,
+    settings: GateSettings,
+    run: RunOptions,
     stop_when: StopRule | None,
-    progress: Callable[[AttackProgress], None] | None,
 ) -> tuple[dict[int, ImageRecord], SearchBackend, BatchChoice]:
     """Pick what runs the search (the model or its verified twin) and its batch size by
     measurement, then search the attacked set and confirm on the real model."""
-    backend, max_batch, executor = choices
     problem = context.problem
     images = problem.images.model_images
-    chosen = search_backend(problem.model, backend, images, context.clean, context.stable)
-    planned = len(jobs) * search.budget
-    in_flight = len(jobs) * search.popsize
-    batch = choose_batch_size(chosen.model.predict, images, max_batch, planned, in_flight)
+    chosen = search_backend(problem.model, settings.backend, images, context.clean, context.stable)
+    planned = len(jobs) * plan.budget
+    in_flight = len(jobs) * plan.popsize
+    batch = choose_batch_size(chosen.model.predict, images, settings.max_batch, planned, in_flight)
     searcher = context.score
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict)
-    evaluators = (
-        BatchEvaluator(problem.images, searcher, batch.size),
-        BatchEvaluator(problem.images, context.score, CONFIRM_BATCH),
-    )
-    if executor == "ray":
+    if run.executor == "ray":
         from .executors.ray_search import RaySearch
         from .models.package import ModelPackage
 
         twin = chosen.model is not problem.model
         setup = (ModelPackage.of(problem.model), problem.images, twin, batch.size)
-        runner = RaySearch(setup, jobs, search, context.accuracy, stop_when)
-    elif executor == "local":
-        runner = LocalSearch(evaluators, jobs, search, context.accuracy, stop_when)
+        runner = RaySearch(setup, jobs, plan, context.accuracy, stop_when)
     else:
-        raise InputError(f"executor must be 'local' or 'ray'; found {executor!r}.")
-    return runner.run(progress), chosen, batch
+        evaluators = (
+            BatchEvaluator(problem.images, searcher, batch.size),
+            BatchEvaluator(problem.images, context.score, CONFIRM_BATCH),
+        )
+        runner = LocalSearch(evaluators, jobs, plan, context.accuracy, stop_when)
+    return runner.run(run.progress), chosen, batch
 
 
 @dataclass(frozen=True)
@@ -286,55 +313,46 @@ class _Problem:
 
 
 def _prepare(
-    model: object,
-    images: object,
-    layouts: tuple[str | None, str | None],
-    pixel_range: tuple[float, float] | None,
-    preprocess: Mapping[str, object] | None,
-    pixels: int,
+    model: object, images: object, settings: GateSettings, source_layout: str | None
 ) -> _Problem:
     """Load the model, settle both layouts, validate the images against the model."""
     resolved = load_model(model)
-    model_layout = layouts[0] or resolved.layout
-    data_layout = layouts[1] or guess_layout(np.shape(images), prefer=model_layout)
-    if preprocess:
-        resolved = PreprocessedModel(resolved, preprocess, model_layout or data_layout)
-    image_set = ImageSet.from_user(images, data_layout, pixel_range, model_layout)
+    model_layout = settings.layout or resolved.layout
+    data_layout = (
+        settings.data_layout or source_layout or guess_layout(np.shape(images), prefer=model_layout)
+    )
+    if settings.preprocess:
+        resolved = PreprocessedModel(resolved, settings.preprocess, model_layout or data_layout)
+    image_set = ImageSet.from_user(images, data_layout, settings.pixel_range, model_layout)
     check_fits = getattr(resolved, "check_fits", None)
     if check_fits is not None:
         check_fits(image_set.model_images.shape[1:], image_set.model_layout)
-    if pixels > image_set.height * image_set.width:
+    if settings.pixels > image_set.height * image_set.width:
         raise InputError(
             f"pixels must be at most the {image_set.height * image_set.width} pixels of an "
-            f"image; found {pixels}."
+            f"image; found {settings.pixels}."
         )
     return _Problem(resolved, image_set)
 
 
-def _search_settings(
-    budget: int, pixels: int, popsize: int | None, preset: str | Preset, seed: int, method: str
-) -> SearchSettings:
-    """Validated DE settings; warns when the budget leaves no generation after the initial
-    population (the search is then random sampling, whatever the preset's name)."""
-    if isinstance(preset, Preset):
-        chosen = preset
-    elif preset in PRESETS:
-        chosen = PRESETS[preset]
-    else:
-        raise InputError(f"preset must be a Preset or one of {sorted(PRESETS)}; found {preset!r}.")
-    popsize = popsize if popsize is not None else chosen.popsize or default_popsize(budget)
-    if not isinstance(popsize, numbers.Integral) or isinstance(popsize, bool) or popsize < 4:
-        raise InputError(
-            f"popsize must be an integer >= 4 (DE/rand/1 needs 3 partners); found {popsize!r}."
-        )
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer; found {seed!r}.")
-    popsize = min(int(popsize), budget)
-    if generations(budget, popsize) == 0 and method == "de":
-        warnings.warn(no_generation_text(chosen.name, budget, popsize), OnePixelWarning, 3)
-    if method not in SEARCH_METHODS:
-        raise InputError(f"search must be one of {', '.join(SEARCH_METHODS)}; found {method!r}.")
-    return SearchSettings(budget, pixels, popsize, chosen, int(seed), method)
+def _search_plan(
+    settings: GateSettings, custom: Preset | None
+) -> tuple[SearchSettings, tuple[str, ...]]:
+    """The engine's search settings: the preset, and the population resolved once (the
+    setting, else the preset's, else sized to the budget; never above the budget). With it the
+    note, also warned, when the budget leaves no generation after the initial population (the
+    search is then random sampling, whatever the preset's name)."""
+    preset = custom or PRESETS[settings.preset]
+    popsize = settings.popsize or preset.popsize or default_popsize(settings.budget)
+    popsize = min(popsize, settings.budget)
+    notes: tuple[str, ...] = ()
+    if generations(settings.budget, popsize) == 0 and settings.search == "de":
+        notes = (no_generation_text(preset.name, settings.budget, popsize),)
+        warnings.warn(notes[0], OnePixelWarning, 4)
+    plan = SearchSettings(
+        settings.budget, settings.pixels, popsize, preset, settings.seed, settings.search
+    )
+    return plan, notes
 
 
 def no_generation_text(preset: str, budget: int, popsize: int) -> str:
@@ -360,12 +378,6 @@ def _attacked_set(
     correct = predicted == labels
     attacked = correct if targets is None else correct & (predicted != targets)
     return correct, attacked
-
-
-def _check_positive(**values: object) -> None:
-    for name, value in values.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-            raise InputError(f"{name} must be an integer >= 1; found {value!r}.")
 
 
 def _indices(indices: object, n: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .engine.layouts import channel_last_view
+from .settings.gate_settings import GateSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -123,13 +124,55 @@ def successes_within(records: Sequence[ImageRecord], budget: int | None) -> int:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """What an attack found out rather than was told (scipy's `OptimizeResult` keeps what the
+    solver did apart from its arguments in the same way): never written over a setting.
+
+    `batch` is the batch size the search chose and the timings that chose it; `backend` what
+    ran the search ("onnxruntime twin", "torch", or "model" for a model that is not PyTorch)
+    and `twin` how the twin fared; `model_check` the consistency probe; `preset`, `popsize` and
+    `generations` the DE that ran; `layout`, `data_layout` and `pixel_range` the model's and
+    the images' layouts and pixel range as resolved; `shard` the part of the attacked set this
+    run searched; `notes` what a reader of the verdict must know (e.g. no DE generation ran).
+    """
+
+    batch: Mapping[str, Any]
+    backend: str
+    twin: Mapping[str, Any]
+    model_check: Mapping[str, Any]
+    preset: str
+    popsize: int
+    generations: int
+    layout: str | None
+    data_layout: str
+    pixel_range: tuple[float, float]
+    shard: Mapping[str, int] | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pixel_range"] = list(self.pixel_range)
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Measured:
+        """The inverse of `to_json` (a block read back from a JSON report or the cache)."""
+        fields = dict(data)
+        fields["pixel_range"] = tuple(float(v) for v in fields["pixel_range"])
+        fields["notes"] = tuple(str(n) for n in fields.get("notes") or ())
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
 class AttackResult:
-    """All records of one `attack()` call plus the settings that produced them."""
+    """All records of one `attack()` call, the settings that asked for it and what it
+    measured, with the attacked images (in their own layout and dtype, for pictures)."""
 
     records: tuple[ImageRecord, ...]
-    settings: dict[str, Any]
+    settings: GateSettings
+    measured: Measured
     _images: np.ndarray = field(repr=False, compare=False)
-    _layout: str = field(repr=False, compare=False)
 
     @property
     def images(self) -> np.ndarray:
@@ -139,7 +182,7 @@ class AttackResult:
     @property
     def layout(self) -> str:
         """The images' layout."""
-        return self._layout
+        return self.measured.data_layout
 
     @property
     def counts(self) -> Counts:
@@ -187,17 +230,18 @@ class AttackResult:
 
         chosen = [(i, r) for i, r in enumerate(self.records) if r.success]
         images = self._images[[i for i, _ in chosen]].copy()
-        view = channel_last_view(images, self._layout)
+        view = channel_last_view(images, self.layout)
         for slot, (_, record) in enumerate(chosen):
             for row, col, values in record.pixels:
                 view[slot, row, col] = values
         return np.array([r.index for _, r in chosen], dtype=np.int64), images
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary, settings and per-image records."""
+        """JSON-ready settings, measured block, summary and per-image records."""
         counts = self.counts
         return {
-            "settings": dict(self.settings),
+            "settings": self.settings.to_json(),
+            "measured": self.measured.to_json(),
             "summary": {
                 "sampled": counts.sampled,
                 "attacked": counts.attacked,

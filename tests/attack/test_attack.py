@@ -88,8 +88,8 @@ def test_queries_are_exact_and_never_exceed_the_budget(problem: Problem) -> None
     # The model saw: the consistency probe, one clean pass, every search query, and one
     # confirmation per attacked image.
     n = len(problem.images)
-    probe = result.settings["model_check"]["images_scored"]
-    timing = result.settings["batch_choice"]["images_scored"]
+    probe = result.measured.model_check["images_scored"]
+    timing = result.measured.batch["images_scored"]
     expected = probe + n + timing + result.queries_used + result.attacked
     assert problem.model.images_seen == expected
 
@@ -105,7 +105,7 @@ def test_adversarial_images_change_at_most_k_pixels_within_range_and_dtype(
     assert len(indices) == result.successes
     assert adversarial.dtype == problem.images.dtype
     assert adversarial.shape[1:] == problem.images.shape[1:]
-    lo, hi = result.settings["pixel_range"]
+    lo, hi = result.measured.pixel_range
     assert adversarial.min(initial=lo) >= lo and adversarial.max(initial=hi) <= hi
     changed = changed_pixels(problem, adversarial, problem.images[indices])
     assert (changed <= problem.options["pixels"]).all()
@@ -178,8 +178,8 @@ def test_stored_confidences_do_not_move_with_the_batch_size(digits_like) -> None
         attack(BatchSizeNoise(model), images, labels, budget=60, max_batch=size, seed=3)
         for size in (3, 7)  # below the first measured size (16): the search's batch is pinned
     ]
-    assert runs[0].settings["model_check"]["stable"] and runs[0].successes >= 3
-    assert [r.settings["max_batch"] for r in runs] == [3, 7]
+    assert runs[0].measured.model_check["stable"] and runs[0].successes >= 3
+    assert [r.measured.batch["size"] for r in runs] == [3, 7]
     assert runs[0].records == runs[1].records
 
 
@@ -276,6 +276,6 @@ def test_channel_last_images_are_recognised_without_a_layout() -> None:
         return np.stack([batch[:, 0, 0, 0], 255 - batch[:, 0, 0, 0]], axis=1)
 
     result = attack(model, images, model(images.astype(np.float32)).argmax(1), budget=10)
-    assert result.settings["layout"] == "NHWC" and shapes == {(5, 5, 3)}
+    assert result.measured.layout == "NHWC" and shapes == {(5, 5, 3)}
     for record in result.records:
         assert all(len(values) == 3 for _, _, values in record.pixels)

@@ -44,7 +44,7 @@ LABELS = stable(IMAGES.astype(np.float32)).argmax(axis=1)
 
 def test_a_stable_model_passes_the_check() -> None:
     result = attack(stable, IMAGES, LABELS, budget=20)
-    check = result.settings["model_check"]
+    check = result.measured.model_check
     assert check["stable"] and check["max_difference"] <= 1e-4 and check["images_scored"] > 0
 
 
@@ -68,7 +68,7 @@ def test_an_allowed_unstable_model_runs_without_early_verdict() -> None:
         batch_statistics, IMAGES, LABELS, budget=20, stop_when=lambda *_: True,
         allow_unstable_model=True,
     )  # fmt: skip
-    assert not result.settings["model_check"]["stable"]
+    assert not result.measured.model_check["stable"]
     assert result.skipped == 0  # the stop rule was ignored
 
 
@@ -165,7 +165,7 @@ def test_training_mode_and_noisy_models_are_gate_errors(repo) -> None:
     gates = {g["name"]: g for g in json.loads((repo.path / "r.json").read_text())["gates"]}
     assert gates["batchnorm"]["status"] == gates["dropout"]["status"] == "error"
     allowed = gates["allowed"]
-    assert allowed["status"] == "passed" and not allowed["settings"]["model_check"]["stable"]
+    assert allowed["status"] == "passed" and not allowed["measured"]["model_check"]["stable"]
     assert any("unstable model attacked anyway" in note for note in allowed["notes"])
     assert "Traceback" not in result.stdout.str()
 

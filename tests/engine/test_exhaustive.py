@@ -60,7 +60,7 @@ def test_exhaustive_matches_an_independent_brute_force(channels: int, high: int)
     assert 0 < result.successes < len(images)  # a meaningful mix, not all or nothing
     assert all(r.queries <= space for r in result.records)
     assert all(r.queries == space for r in result.records if not r.success)
-    assert result.settings["search"] == "exhaustive"
+    assert result.settings.search == "exhaustive"
 
 
 def test_records_do_not_depend_on_max_batch() -> None:

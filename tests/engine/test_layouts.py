@@ -29,8 +29,8 @@ def test_nhwc_images_attack_an_nchw_model_with_the_same_records(nchw_and_nhwc, k
     options = {"budget": 30, "pixel_range": (0, 16)}
     reference = attack(model, nchw, labels, **options)
     channel_last = attack(model, nhwc, labels, **options)
-    assert channel_last.settings["data_layout"] == "NHWC"
-    assert channel_last.settings["layout"] == "NCHW"
+    assert channel_last.measured.data_layout == "NHWC"
+    assert channel_last.measured.layout == "NCHW"
     assert channel_last.records == reference.records
     _, adversarial = channel_last.adversarial_images()
     assert adversarial.shape[1:] == nhwc.shape[1:]  # in the data's own layout
@@ -61,7 +61,7 @@ def test_an_nhwc_npz_gates_nchw_onnx_and_torch_models_from_yaml(repo, gate_asset
     result.assert_outcomes(passed=3)
     gates = {g["name"]: g for g in json.loads((repo.path / "r.json").read_text())["gates"]}
     assert gates["onnx-nhwc"]["records"] == gates["onnx-nchw"]["records"]
-    assert gates["torch-nhwc"]["settings"]["data_layout"] == "NHWC"
+    assert gates["torch-nhwc"]["measured"]["data_layout"] == "NHWC"
     assert [r["success"] for r in gates["torch-nhwc"]["records"]] == [
         r["success"] for r in gates["onnx-nchw"]["records"]
     ]
@@ -82,8 +82,8 @@ def test_check_accepts_nhwc_arrays_for_a_torch_model(pytester) -> None:
             with torch.no_grad():
                 labels = net(torch.from_numpy(IMAGES.transpose(0, 3, 1, 2).astype("float32")))
             result = onepixel.check(net, IMAGES, labels.argmax(1).numpy())
-            assert result.settings["data_layout"] == "NHWC"
-            assert result.settings["layout"] == "NCHW"
+            assert result.measured.data_layout == "NHWC"
+            assert result.measured.layout == "NCHW"
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)

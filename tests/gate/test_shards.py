@@ -18,7 +18,7 @@ from pytest_onepixel.engine.schedule import shard_positions
 
 #: Fields that hold times or what was measured from timings: they may differ between runs.
 TIME_FIELDS = ("seconds", "created")
-MEASURED = ("max_batch", "batch_choice")
+MEASURED = ("batch",)
 
 
 @settings(max_examples=200, deadline=None)
@@ -51,7 +51,7 @@ def body(document: dict) -> dict:
         for key in (*TIME_FIELDS, "examples"):
             gate.pop(key, None)
         for key in MEASURED:
-            gate["settings"].pop(key, None)
+            gate["measured"].pop(key, None)
     return document
 
 

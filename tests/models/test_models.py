@@ -12,7 +12,7 @@ import torch
 from onnx import TensorProto, helper
 from tinynet import ChannelsLast, TinyNet, make
 
-from pytest_onepixel import ModelCallError, ModelLoadError, attack, load_model
+from pytest_onepixel import InputError, ModelCallError, ModelLoadError, attack, load_model
 from pytest_onepixel.models.preprocess import PreprocessedModel
 
 RNG = np.random.default_rng(0)
@@ -136,7 +136,7 @@ def test_attack_takes_the_layout_from_an_onnx_model(files) -> None:
     nhwc = IMAGES.transpose(0, 2, 3, 1)
     labels = torch_callable(make())(IMAGES.astype(np.float32)).argmax(axis=1)
     result = attack(files["onnx_nhwc"], nhwc, labels, budget=10, pixel_range=(0, 16))
-    assert result.settings["layout"] == "NHWC"
+    assert result.measured.layout == "NHWC"
 
 
 def test_onnx_threads_and_providers_are_settable(files) -> None:
@@ -169,18 +169,19 @@ def test_preprocessing_is_applied_before_the_model() -> None:
 
 
 @pytest.mark.parametrize(
-    ("preprocess", "message"),
+    ("preprocess", "error", "message"),
     [
-        ({"scale": [1, 2]}, "scale must be a positive number"),
-        ({"mean": "abc"}, "mean must be a number or a list of numbers"),
-        ({"std": [0.5, 0]}, "std must be > 0"),
-        ({"shift": 1}, "unknown"),
-        ({"mean": [0.5, 0.5]}, "mean has 2 values but the images have 3 channel"),
+        ({"scale": [1, 2]}, InputError, "scale is a positive number"),
+        ({"mean": "abc"}, InputError, "mean is a number or a list of numbers"),
+        ({"mean": [0.5, float("nan")]}, InputError, "mean is a number or a list of numbers"),
+        ({"std": [0.5, 0]}, InputError, "std values are > 0"),
+        ({"shift": 1}, InputError, r"unknown: \['shift'\]"),
+        ({"mean": [0.5, 0.5]}, ModelLoadError, "mean has 2 values but the images have 3 channel"),
     ],
 )
-def test_bad_preprocessing_is_a_clear_error(preprocess, message) -> None:
+def test_bad_preprocessing_is_a_clear_error(preprocess, error, message) -> None:
     images = np.zeros((1, 2, 2, 3), dtype=np.uint8)
-    with pytest.raises(ModelLoadError, match=message):
+    with pytest.raises(error, match=message):
         attack(lambda b: np.zeros((len(b), 2)), images, [0], budget=4, preprocess=preprocess)
 
 

@@ -26,9 +26,9 @@ def test_a_faithful_twin_is_verified_and_gives_the_models_records() -> None:
     options = {"budget": 40, "pixel_range": (0, 16)}
     twin = attack(net, IMAGES, labels, backend="auto", **options)
     torch_only = attack(net, IMAGES, labels, backend="torch", **options)
-    assert twin.settings["backend"] == "onnxruntime twin"
-    assert twin.settings["twin"]["twin"] == "verified on the clean pass"
-    assert torch_only.settings["backend"] == "torch"
+    assert twin.measured.backend == "onnxruntime twin"
+    assert twin.measured.twin["twin"] == "verified on the clean pass"
+    assert torch_only.measured.backend == "torch"
     assert twin.records == torch_only.records  # TinyNet's arithmetic is exact in both runtimes
 
 
@@ -43,8 +43,8 @@ def test_a_different_twin_is_rejected_and_the_search_runs_on_torch(monkeypatch) 
     monkeypatch.setattr(twin_module, "onnx_twin", other_twin)
     net = make()
     result = attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16))
-    assert result.settings["backend"] == "torch"
-    assert result.settings["twin"]["twin"].startswith("rejected: on the clean pass")
+    assert result.measured.backend == "torch"
+    assert result.measured.twin["twin"].startswith("rejected: on the clean pass")
     with pytest.raises(ModelLoadError, match=r"backend 'onnxruntime'.*no usable ONNX twin"):
         attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16), backend="onnxruntime")
 
@@ -72,7 +72,7 @@ def test_a_success_found_by_the_twin_but_not_the_model_is_not_counted(monkeypatc
     monkeypatch.setattr(twin_module, "onnx_twin", lambda *args: LyingTwin())
     images = np.zeros((10, 1, 4, 4), np.uint8)
     result = attack(Constant(), images, np.zeros(10, int), budget=40, popsize=10)
-    assert result.settings["backend"] == "onnxruntime twin"
+    assert result.measured.backend == "onnxruntime twin"
     assert result.successes == 0
     assert result.counts.rejected == 10
 

@@ -12,7 +12,7 @@ TEST_FILE = (
 def test_robust_enough(onepixel):
     result = onepixel.check(model, IMAGES, LABELS, pixel_range=(0, 16))
     # samples=10 in the marker draws 10 of the 30 images passed (their indices name them)
-    assert len(result.records) == 10 and result.settings["budget"] == 30
+    assert len(result.records) == 10 and result.settings.budget == 30
     assert len({r.index for r in result.records}) == 10
 
 @pytest.mark.onepixel(max_success_rate=0.0, budget=30)
@@ -150,9 +150,9 @@ def test_records_from_an_image_folder_name_their_files(pytester: pytest.Pytester
             from pytest_onepixel.gate.run import GateRequest, run_gate
             from pytest_onepixel.settings.layers import Layers
 
-            settings = Layers(entry={"data": "images", "max_success_rate": 1.0, "budget": 20,
-                                     "samples": 6}).merged()
-            run = run_gate(GateRequest("g", settings, model))
+            layers = Layers(entry={"data": "images", "max_success_rate": 1.0, "budget": 20,
+                                   "samples": 6})
+            run = run_gate(GateRequest("g", layers.settings(), model, source=layers.source()))
             assert {r.file for r in run.result.records} == {
                 f"{label}/{label}{i}.png" for label in ("cat", "dog") for i in range(3)
             }

@@ -116,7 +116,7 @@ def test_json_report_content(repo) -> None:
     result = repo.runpytest("--onepixel-budget=20", "--onepixel-report=report.json")
     result.stdout.fnmatch_lines(["*JSON report:  *report.json"])
     report = json.loads((repo.path / "report.json").read_text())
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
     assert report["pytest_onepixel_version"]
     assert report["options"]["budget"] == 20
     assert [g["nodeid"] for g in report["gates"]] == sorted(g["nodeid"] for g in report["gates"])
@@ -195,7 +195,7 @@ def test_a_broken_gate_fails_alone_and_the_session_goes_on(repo) -> None:
         (
             "models:\n  - name: a\n    model: m.onnx\n    data: d.npz\n"
             "    preprocess: {mean: abc}\n",
-            "*onepixel.yaml:5: *'preprocess' must be a mapping such as {scale*",
+            "*onepixel.yaml:5: *'preprocess' must be a mapping whose mean is a number or a list*",
         ),
     ],
 )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import sys
 
 import pytest
+from conftest import measured
 
 from pytest_onepixel.gate.outcome import GateOutcome
 from pytest_onepixel.gate.spec import GateSpec
 from pytest_onepixel.reports.curve_plot import curve_figures, matplotlib_missing_reason
 from pytest_onepixel.result import ImageRecord
+from pytest_onepixel.settings.gate_settings import GateSettings
 
 
 def attacked(index: int, first_success: int | None) -> ImageRecord:
@@ -34,7 +36,13 @@ def outcome() -> GateOutcome:
     records = [attacked(i, (i * 7) % 100 + 1 if i % 3 == 0 else None) for i in range(60)]
     spec = GateSpec(0.3, max_success_rate_at={10: 0.1, 50: 0.2})
     return GateOutcome.judged(
-        "cifar10-fast", spec, records, settings={"budget": 100}, model={}, data={}
+        "cifar10-fast",
+        spec,
+        records,
+        settings=GateSettings(budget=100),
+        measured=measured(),
+        model={},
+        data={},
     )
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import measured
 
 from pytest_onepixel.gate.outcome import Comparison, GateOutcome
 from pytest_onepixel.gate.spec import GateSpec
 from pytest_onepixel.reports.html import html_report, section_id
 from pytest_onepixel.result import ImageRecord
+from pytest_onepixel.settings.gate_settings import GateSettings
 
 CHROMIUM = Path("/usr/bin/chromium")
 SVG = (
@@ -27,7 +29,7 @@ SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
     '<title>curve of digits</title><rect id="curve-box" width="10" height="10"/></svg>\n'
 )
-SETTINGS = {"budget": 100, "pixels": 1, "seed": 0, "pixel_range": [0, 16], "preprocess": None}
+SETTINGS = GateSettings(budget=100, pixel_range=(0.0, 16.0))
 
 
 class Page(HTMLParser):
@@ -84,6 +86,7 @@ def judged(name: str, nodeid: str, successes: int, threshold: float) -> GateOutc
         GateSpec(threshold, max_success_rate_at={10: 0.5}),
         records,
         settings=SETTINGS,
+        measured=measured(),
         model={"description": "LinearModel (callable)", "sha256": "ab12cd34"},
         data={"source": "digits.npz", "sha256": "ef56ab78"},
         notes=("early verdict after 20 images",),
@@ -164,8 +167,8 @@ def test_each_gate_shows_what_it_has(outcomes: list[GateOutcome]) -> None:
     assert "was collected but not run" in document
     assert "+0.650" in document and "rate rose by 0.650" in document
     assert "early verdict after 20 images" in document
-    assert "<td>pixel_range</td><td>[0, 16]</td>" in document
-    assert "<td>preprocess</td><td>null</td>" in document
+    assert "<td>pixel_range</td><td>[0.0, 16.0]</td>" in document  # a setting not at its default
+    assert "<td>budget</td><td>400</td>" not in document  # defaults are left out
     assert "ab12cd34" in document and "ef56ab78" in document
     assert "d.png" in document
 

@@ -12,9 +12,9 @@ wastes at most that, and the cap bounds memory by the settings (popsize), not th
 Without an early verdict (`early=False`) every wave up to the cap is in flight from the start:
 no decision depends on the order then, and fuller batches run faster.
 
-The growth rule was chosen by measurement on the example project (README, "Early verdict"):
-half as many in flight as finished settled the release model's gates after 32 and 16 images
-(10,560 and 5,120 queries) where as many in flight as finished needed 48 and 32.
+The growth rule was chosen by measurement on the example project (docs/concepts.md, "Early
+verdict"): half as many in flight as finished settled the release model's gates after 32 and 16
+images (10,560 and 5,120 queries) where as many in flight as finished needed 48 and 32.
 
 Admission is decided wave by wave, in order, however many waves finish in one generation, so a
 local run and a distributed one that finishes waves in another order admit the same waves.

@@ -5,8 +5,6 @@ one path every gate runs through, whether it comes from a YAML file or `onepixel
 Importing this package imports nothing heavy; scipy loads when an interval is first needed.
 """
 
-#: The gate modes (gate/spec.py gives their rules), named here so the settings table can list
-#: them without loading the gate's code.
-GATE_MODES = ("point", "strict", "lenient")
-#: Result cache modes (gate/cache.py), likewise.
-CACHE_MODES = ("use", "refresh", "off")
+from ..settings.setting import CACHE_MODES, GATE_MODES
+
+__all__ = ["CACHE_MODES", "GATE_MODES"]

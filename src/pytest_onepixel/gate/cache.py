@@ -60,9 +60,10 @@ def read_entry(store: ResultStore, key: str) -> GateOutcome | None:
     """The cached outcome, or None (a missing or unreadable entry is a miss, never an error)."""
     try:
         entry = store.get(key)
-        return None if entry is None else GateOutcome.from_json(entry)
+        outcome = None if entry is None else GateOutcome.from_json(entry)
     except (KeyError, TypeError, ValueError):
         return None
+    return outcome if outcome is not None and outcome.measured is not None else None
 
 
 def write_entry(store: ResultStore, key: str, outcome: GateOutcome) -> None:

@@ -68,9 +68,14 @@ def load_baseline(path: Path, option: str = "--onepixel-compare") -> dict[str, G
                 continue
             by_key.setdefault(gate.name, gate)
             by_key[gate.key] = gate
-    except (KeyError, TypeError, ValueError) as error:
+    except KeyError as error:
         raise ConfigError(
             f"{option}: {path} has a gate without {error} (not a pytest-onepixel report, or "
+            "from an incompatible version)."
+        ) from None
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"{option}: {path} has a malformed gate ({error}; not a pytest-onepixel report, or "
             "from an incompatible version)."
         ) from None
     return by_key

@@ -10,18 +10,14 @@ once and no image twice; then it applies the gate to the union, as a full run wo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 from ..result import ImageRecord
 from .outcome import Example, GateOutcome
-
-#: Settings measured during a run (timings, batch sizes) or naming the shard: they may differ
-#: between shards of one gate.
-MEASURED = ("max_batch", "batch_choice", "shard")
+from .status import GateStatus
 
 
 def merge_shards(reports: Sequence[tuple[Path, Sequence[GateOutcome]]]) -> list[GateOutcome]:
@@ -29,7 +25,7 @@ def merge_shards(reports: Sequence[tuple[Path, Sequence[GateOutcome]]]) -> list[
     by_gate: dict[str, list[tuple[Path, GateOutcome]]] = {}
     for path, outcomes in reports:
         for outcome in outcomes:
-            if outcome.status == "error":
+            if outcome.status == GateStatus.ERROR:
                 raise ConfigError(f"{path}: gate {outcome.name!r} errored: {outcome.error}")
             if outcome.shard is None:
                 raise ConfigError(
@@ -64,18 +60,21 @@ def _merge_gate(key: str, parts: list[tuple[Path, GateOutcome]]) -> GateOutcome:
             f"all {count} shard reports (found {', '.join(str(p) for p in seen.values())})."
         )
     records = _union(key, parts)
-    settings = {k: v for k, v in first.settings.items() if k not in MEASURED}
+    # Each shard measured its own batch size; the merged gate shows the first shard's.
+    measured = replace(first.measured, shard=None) if first.measured else None
     merged = GateOutcome.judged(
         first.name,
         first.spec,
         records,
-        settings=settings,
+        settings=first.settings,
+        measured=measured,
+        full=True,
         model=first.model,
         data=first.data,
         notes=sorted({note for _, outcome in parts for note in outcome.notes}),
         seconds=round(sum(outcome.seconds for _, outcome in parts), 3),
     )
-    examples = _top_examples([o.examples for _, o in parts], int(settings.get("examples", 16)))
+    examples = _top_examples([o.examples for _, o in parts], first.settings.examples)
     return replace(merged, nodeid=first.nodeid, examples=examples)
 
 
@@ -87,7 +86,7 @@ def _check_same(key: str, parts: list[tuple[Path, GateOutcome]]) -> None:
             ("sample", first.data.get("hash"), outcome.data.get("hash")),
             ("sample order", first.shard["sample_order"], outcome.shard["sample_order"]),
             ("model", first.model.get("hash"), outcome.model.get("hash")),
-            ("settings", _comparable(first.settings), _comparable(outcome.settings)),
+            ("settings", first.settings, outcome.settings),
             ("shard count", first.shard["count"], outcome.shard["count"]),
             ("criteria", first.spec, outcome.spec),
         ):
@@ -97,10 +96,6 @@ def _check_same(key: str, parts: list[tuple[Path, GateOutcome]]) -> None:
                     "must come from one run split with --onepixel-shard K/N (same data, model "
                     "and settings)."
                 )
-
-
-def _comparable(settings: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in settings.items() if k not in MEASURED}
 
 
 def _union(key: str, parts: list[tuple[Path, GateOutcome]]) -> list[ImageRecord]:

@@ -13,16 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..result import Counts, ImageRecord
-from .curve import CurvePoint, robustness_curve
+from ..result import Counts, ImageRecord, Measured
+from ..settings.gate_settings import GateSettings
+from .robustness_curve import CurvePoint, robustness_curve
 from .spec import GateSpec
 from .statistics import interval
+from .status import GateStatus
 from .verdict import judge
-
-#: A gate's status in the report: passed and failed have a verdict; error means the gate could
-#: not run (its message says why); not run means it was collected but never started; shard means
-#: the outcome holds one shard's records, which `pytest-onepixel merge` judges with the others.
-STATUSES = ("passed", "failed", "error", "not run", "shard")
 
 
 @dataclass(frozen=True)
@@ -125,7 +122,7 @@ class GateOutcome:
     that errored has only its `error`."""
 
     name: str
-    status: str
+    status: GateStatus  # what became of the gate (gate/status.py); its value in JSON
     nodeid: str = ""
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -133,7 +130,9 @@ class GateOutcome:
     spec: GateSpec | None = None
     model: Mapping[str, str] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)  # source, hash, class_names
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: GateSettings | None = None  # what the gate asked for
+    measured: Measured | None = None  # what its attack found out (batch, backend, layouts, ...)
+    full: bool = False  # every image attacked (no early verdict: --onepixel-full, or a shard)
     summary: Summary | None = None
     curve: tuple[CurvePoint, ...] = ()
     records: tuple[ImageRecord, ...] = ()
@@ -143,6 +142,10 @@ class GateOutcome:
     cached: bool = False  # taken from the result cache rather than attacked again
     shard: Mapping[str, Any] | None = None  # index, count, attacked, sample_order (a shard)
 
+    def __post_init__(self) -> None:
+        # A plain string ("shard") becomes its member, so every reader compares enum to enum.
+        object.__setattr__(self, "status", GateStatus.of(self.status))
+
     @classmethod
     def judged(
         cls,
@@ -150,25 +153,29 @@ class GateOutcome:
         spec: GateSpec,
         records: Sequence[ImageRecord],
         *,
-        settings: Mapping[str, Any],
+        settings: GateSettings,
+        measured: Measured,
         model: Mapping[str, str],
         data: Mapping[str, Any],
         notes: Sequence[str] = (),
         seconds: float = 0.0,
+        full: bool = False,
     ) -> GateOutcome:
         """The outcome of applying `spec` to `records` (a local run, or a merge of shards)."""
         verdict = judge(spec, records)
         return cls(
             name=name,
-            status="passed" if verdict.passed else "failed",
+            status=GateStatus.PASSED if verdict.passed else GateStatus.FAILED,
             reasons=verdict.reasons,
             notes=tuple(notes),
             spec=spec,
             model=dict(model),
             data=dict(data),
-            settings=dict(settings),
+            settings=settings,
+            measured=measured,
+            full=full,
             summary=Summary.of(records, spec.level),
-            curve=robustness_curve(records, int(settings["budget"]), spec.level),
+            curve=robustness_curve(records, settings.budget, spec.level),
             records=tuple(records),
             seconds=seconds,
         )
@@ -177,11 +184,13 @@ class GateOutcome:
     def errored(
         cls, name: str, message: str, nodeid: str = "", seconds: float = 0.0
     ) -> GateOutcome:
-        return cls(name=name, status="error", nodeid=nodeid, error=message, seconds=seconds)
+        return cls(
+            name=name, status=GateStatus.ERROR, nodeid=nodeid, error=message, seconds=seconds
+        )
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        return self.status == GateStatus.PASSED
 
     @property
     def reason(self) -> str:
@@ -198,21 +207,21 @@ class GateOutcome:
 
     def compared(self, comparison: Comparison) -> GateOutcome:
         """This outcome with a baseline comparison; a failed comparison fails the gate."""
-        if comparison.passed or self.status not in ("passed", "failed"):
+        if comparison.passed or not self.status.has_verdict:
             return replace(self, compare=comparison)
         return replace(
             self,
             compare=comparison,
-            status="failed",
+            status=GateStatus.FAILED,
             reasons=(*self.reasons, comparison.reason),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The report's entry for this gate (schema: README, "Reading the JSON report")."""
+        """The report's entry for this gate (schema: docs/reports-and-history.md)."""
         data: dict[str, Any] = {
             "name": self.name,
             "nodeid": self.nodeid,
-            "status": self.status,
+            "status": self.status.value,
             "passed": self.passed,
             "reason": self.reason,
             "reasons": list(self.reasons),
@@ -220,7 +229,7 @@ class GateOutcome:
             "error": self.error,
             "seconds": self.seconds,
         }
-        if self.spec is None or self.summary is None:
+        if self.spec is None or self.summary is None or self.settings is None:
             return data
         return {
             **data,
@@ -228,7 +237,9 @@ class GateOutcome:
             "gate": self.spec.to_json(),
             "model": dict(self.model),
             "data": dict(self.data),
-            "settings": dict(self.settings),
+            "settings": self.settings.to_json(),
+            "measured": self.measured.to_json() if self.measured else None,
+            "full": self.full,
             "summary": self.summary.to_json(),
             "curve": [point.to_json() for point in self.curve],
             "compare": self.compare.to_json() if self.compare else None,
@@ -240,30 +251,39 @@ class GateOutcome:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GateOutcome:
-        """The inverse of `to_json`; raises KeyError or TypeError on a malformed entry."""
+        """The inverse of `to_json`; raises KeyError, TypeError or ValueError (an unknown
+        status, named) on a malformed entry. Reports before schema 2 have no status: their
+        `passed` gives it."""
+        status = data.get("status") or (GateStatus.PASSED if data["passed"] else GateStatus.FAILED)
         common = {
             "name": data["name"],
-            "status": data.get("status") or ("passed" if data["passed"] else "failed"),
+            "status": GateStatus.of(status),
             "nodeid": data.get("nodeid", ""),
             "reasons": tuple(data.get("reasons", ())),
             "notes": tuple(data.get("notes", ())),
             "error": data.get("error"),
             "seconds": float(data.get("seconds", 0.0)),
         }
-        if "gate" not in data:
-            return cls(**common)
-        compare = data.get("compare")
-        return cls(
-            **common,
-            spec=GateSpec.from_json(data["gate"]),
-            model=dict(data["model"]),
-            data=dict(data["data"]),
-            settings=dict(data["settings"]),
-            summary=Summary.from_json(data["summary"]),
-            curve=tuple(CurvePoint(**point) for point in data["curve"]),
-            records=tuple(ImageRecord.from_dict(r) for r in data["records"]),
-            compare=Comparison(**compare) if compare else None,
-            cached=bool(data.get("cached", False)),
-            shard=data.get("shard"),
-            examples=tuple(Example.from_json(e) for e in data.get("examples", ())),
-        )
+        return cls(**common) if "gate" not in data else cls(**common, **_run_fields(data))
+
+
+def _run_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a gate that ran, read back from its JSON entry."""
+    compare = data.get("compare")
+    return {
+        "spec": GateSpec.from_json(data["gate"]),
+        "model": dict(data["model"]),
+        "data": dict(data["data"]),
+        "settings": GateSettings.from_json(
+            data["settings"], lambda key: f"gate {data['name']!r}: settings.{key}"
+        ),
+        "measured": Measured.from_json(data["measured"]) if data.get("measured") else None,
+        "full": bool(data.get("full", False)),
+        "summary": Summary.from_json(data["summary"]),
+        "curve": tuple(CurvePoint(**point) for point in data["curve"]),
+        "records": tuple(ImageRecord.from_dict(r) for r in data["records"]),
+        "compare": Comparison(**compare) if compare else None,
+        "cached": bool(data.get("cached", False)),
+        "shard": data.get("shard"),
+        "examples": tuple(Example.from_json(e) for e in data.get("examples", ())),
+    }

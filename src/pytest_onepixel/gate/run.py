@@ -12,36 +12,28 @@ import hashlib
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..api import AttackProgress, attack, no_generation_text
+from ..api import AttackProgress, RunOptions, run_attack
 from ..data import Dataset, load_data, sample
 from ..errors import DataError, InputError, OnePixelWarning
 from ..models import Model, load_model
 from ..models.identity import content_hash_of
 from ..result import AttackResult
+from ..settings.gate_settings import GateSettings, GateSource
 from ..version import __version__
-from .cache import DRAWING_ONLY, ResultStore, cache_key, read_entry, write_entry
+from .cache import ResultStore, cache_key, read_entry, write_entry
 from .early import EarlyVerdict
 from .outcome import GateOutcome
 from .spec import GateSpec
+from .status import GateStatus
 
 ModelLoader = Callable[[object, Mapping[str, Any]], Model]
 Progress = Callable[[AttackProgress], None]
 
-#: The settings that say how to load a model (the loader's `options`).
-MODEL_OPTIONS = (
-    "weights",
-    "trust_pickle",
-    "input_name",
-    "output_name",
-    "output",
-    "threads",
-    "device",
-)
 ARRAYS_SOURCE = "arrays passed to onepixel.check()"
 #: Rejected successes above this share of the attacked images earn a warning and a note.
 REJECTED_FRACTION = 0.01
@@ -56,13 +48,15 @@ def default_loader(source: object, options: Mapping[str, Any]) -> Model:
 class GateRequest:
     """Everything one gate needs, whoever asks for it.
 
-    A YAML gate names its `data` source in the settings; `onepixel.check()` passes `images`
-    and `labels` (and `indices`), and draws `samples` of them only when `draw_sample` is set.
+    A YAML gate names its model and `data` in its `source`; `onepixel.check()` passes `model`,
+    `images` and `labels` (and `indices`), and draws `samples` of them only when `draw_sample`
+    is set.
     """
 
     name: str
-    settings: Mapping[str, Any]
+    settings: GateSettings
     model: object
+    source: GateSource = field(default_factory=GateSource)
     images: Any = None
     labels: Any = None
     indices: Any = None
@@ -75,6 +69,10 @@ class GateRequest:
     shard: tuple[int, int] | None = None  # attack only shard K of N (see `merge`)
     executor: str = "local"  # who searches: local or ray
 
+    def model_options(self) -> dict[str, Any]:
+        """What the model loader is told: the settings' model options and a factory's weights."""
+        return {**self.settings.model_options(), "weights": self.source.weights}
+
 
 @dataclass(frozen=True)
 class GateRun:
@@ -85,50 +83,42 @@ class GateRun:
 
 
 def run_gate(request: GateRequest) -> GateRun:
-    """Attack with the merged settings, stopping at an exact early verdict unless `full`; or
+    """Attack with the gate's settings, stopping at an exact early verdict unless `full`; or
     read the outcome back from the result cache when everything it depends on is unchanged."""
     start = time.perf_counter()
     settings = request.settings
     spec = GateSpec.from_settings(settings, request.name)
-    options = {key: settings[key] for key in MODEL_OPTIONS}
     dataset, drawn = _held_out(request)
-    # `layout` is the model's input layout, `data_layout` the images' (image folders fix their
-    # own, NHWC); attack() transposes batches from one to the other.
-    data_layout = settings["data_layout"] or dataset.layout
-    images = drawn.images
-    model, key = _cache_key(request, options, drawn)
+    model, key = _cache_key(request, drawn)
     if key is not None and not request.refresh:
         cached = read_entry(request.cache, key)
         if cached is not None:
             return _from_cache(request, cached, drawn, start)
-    model = model or request.load_model(request.model, options)
+    model = model or request.load_model(request.model, request.model_options())
     try:
-        result = _attack(request, spec, model, images, drawn, data_layout)
+        result = _attack(request, spec, model, dataset, drawn)
     except InputError as error:
         # The arrays came from the data source: say which one.
         raise DataError(f"{dataset.source}: {error}") from None
     if dataset.files is not None:  # records name the image files they came from
         files = dataset.files
         records = tuple(replace(r, file=files[r.index]) for r in result.records)
-        result = AttackResult(records, result.settings, result.images, result.layout)
-    notes = _notes(result)
+        result = replace(result, records=records)
     outcome = GateOutcome.judged(
         request.name,
         spec,
         result.records,
-        settings={
-            **json_ready(settings),
-            **result.settings,
-            "full": request.full or request.shard is not None,
-        },
+        settings=settings,
+        measured=result.measured,
         model={"description": model.description, "hash": model.content_hash},
         data={
             "source": dataset.source,
-            "hash": data_hash(images, drawn.labels),
+            "hash": data_hash(drawn.images, drawn.labels),
             "class_names": list(dataset.class_names) if dataset.class_names else None,
         },
-        notes=notes,
+        notes=_notes(result),
         seconds=round(time.perf_counter() - start, 3),
+        full=request.full or request.shard is not None,
     )
     if request.shard is not None:
         outcome = as_shard(outcome, result, drawn)
@@ -141,93 +131,70 @@ def as_shard(outcome: GateOutcome, result: AttackResult, drawn: _Drawn) -> GateO
     """A shard's outcome: its records, marked as one part of the whole (no verdict of its own),
     with what `merge` needs to check the parts belong together and to order their union."""
     indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
-    shard = {**result.settings["shard"], "sample_order": [int(i) for i in indices]}
+    shard = {**(result.measured.shard or {}), "sample_order": [int(i) for i in indices]}
     index, count = shard["index"], shard["count"]
     reason = f"shard {index}/{count}: the verdict comes from `pytest-onepixel merge`"
-    return replace(outcome, status="shard", reasons=(reason,), shard=shard)
+    return replace(outcome, status=GateStatus.SHARD, reasons=(reason,), shard=shard)
 
 
-def _cache_key(
-    request: GateRequest, options: Mapping[str, Any], drawn: _Drawn
-) -> tuple[Model | None, str | None]:
+def _cache_key(request: GateRequest, drawn: _Drawn) -> tuple[Model | None, str | None]:
     """The cache key (None without a cache), and the model if it had to be loaded to hash it
     (a source `content_hash_of` cannot hash without loading, e.g. a project's own format)."""
     if request.cache is None:
         return None, None
     model = None
+    options = request.model_options()
     model_hash = content_hash_of(request.model, options)
     if model_hash is None:
         model = request.load_model(request.model, options)
         model_hash = model.content_hash
     indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
     sample = data_hash(drawn.images, np.stack([drawn.labels, indices]))
-    settings = {**json_ready(request.settings), "shard": request.shard}
+    settings = {**request.settings.to_json(), "shard": request.shard}
     key = cache_key(model_hash, sample, settings, request.full, __version__)
     return model, key
 
 
 def _from_cache(request: GateRequest, cached: GateOutcome, drawn: _Drawn, start: float) -> GateRun:
-    """A cache hit as a run: the stored outcome, marked cached, with the sample's images for
-    the caller's AttackResult (records carry everything else)."""
-    seconds = round(time.perf_counter() - start, 3)
-    drawing = {key: request.settings[key] for key in DRAWING_ONLY}
+    """A cache hit as a run: the stored outcome, marked cached, with this request's settings
+    (the key holds all but the drawing ones, which a hit takes as they are now) and the
+    sample's images for the caller's AttackResult (records carry everything else)."""
     outcome = replace(
         cached,
         name=request.name,
         nodeid="",
         cached=True,
-        seconds=seconds,
-        settings={**cached.settings, **json_ready(drawing)},
+        seconds=round(time.perf_counter() - start, 3),
+        settings=request.settings,
     )
-    settings = dict(outcome.settings)  # the attack stored the images' layout it resolved
-    return GateRun(
-        AttackResult(outcome.records, settings, drawn.images, settings["data_layout"]), outcome
-    )
+    result = AttackResult(outcome.records, request.settings, outcome.measured, drawn.images)
+    return GateRun(result, outcome)
 
 
 def _attack(
-    request: GateRequest,
-    spec: GateSpec,
-    model: Model,
-    images: np.ndarray,
-    drawn: _Drawn,
-    data_layout: str | None,
+    request: GateRequest, spec: GateSpec, model: Model, dataset: Dataset, drawn: _Drawn
 ) -> AttackResult:
-    """attack() with the gate's settings and, unless `full`, its exact early verdict."""
-    settings = request.settings
-    return attack(
-        model,
-        images,
-        drawn.labels,
-        budget=settings["budget"],
-        pixels=settings["pixels"],
-        targets=_targets(model, images, drawn.labels) if settings["targeted"] else None,
-        seed=settings["seed"],
-        popsize=settings["popsize"],
-        max_batch=settings["max_batch"],
-        layout=settings["layout"],
-        data_layout=data_layout,
-        pixel_range=settings["pixel_range"],
-        preprocess=settings["preprocess"],
-        preset=settings["preset"],
+    """run_attack() with the gate's settings and, unless `full`, its exact early verdict.
+    `data_layout` is the images' own layout when the data source fixes it (image folders are
+    NHWC); the settings' `data_layout`, when set, wins inside the attack."""
+    targets = _targets(model, drawn.images, drawn.labels) if request.settings.targeted else None
+    run = RunOptions(
+        targets=targets,
         indices=drawn.indices,
         progress=request.progress,
         stop_when=None if request.full or request.shard else EarlyVerdict(spec),
         shard=request.shard,
         executor=request.executor,
-        search=settings["search"],
-        allow_unstable_model=settings["allow_unstable_model"],
-        backend=settings["backend"],
+        data_layout=dataset.layout,
     )
+    return run_attack(model, drawn.images, drawn.labels, request.settings, run)
 
 
 def _notes(result: AttackResult) -> list[str]:
     """What a reader of the verdict must know about how it was reached; the rejected-successes
     note is also a warning, since it means the model's answers are not repeatable."""
-    used, notes = result.settings, []
-    if used["generations"] == 0:
-        notes.append(no_generation_text(used["preset"], used["budget"], used["popsize"]))
-    check = used["model_check"]
+    notes = list(result.measured.notes)
+    check = result.measured.model_check
     if not check["stable"]:
         notes.append(
             f"unstable model attacked anyway (allow_unstable_model): its scores differ by up to "
@@ -257,9 +224,9 @@ class _Drawn:
 def _held_out(request: GateRequest) -> tuple[Dataset, _Drawn]:
     """The data set and the gate's sample of it: from the `data` source (YAML), or from the
     arrays `onepixel.check()` was given."""
-    settings = request.settings
+    settings, source = request.settings, request.source
     if request.images is None:
-        dataset = load_data(settings["data"], x_key=settings["x_key"], y_key=settings["y_key"])
+        dataset = load_data(source.data, x_key=source.x_key, y_key=source.y_key)
         indices = None
     else:
         dataset = Dataset(
@@ -268,9 +235,7 @@ def _held_out(request: GateRequest) -> tuple[Dataset, _Drawn]:
         indices = None if request.indices is None else np.asarray(request.indices)
         if not request.draw_sample:
             return dataset, _Drawn(dataset.images, dataset.labels, indices)
-    drawn = sample(
-        dataset, settings["samples"], settings["seed"], stratified=settings["stratified"]
-    )
+    drawn = sample(dataset, settings.samples, settings.seed, stratified=settings.stratified)
     if indices is not None:
         return dataset, _Drawn(drawn.images, drawn.labels, indices[drawn.indices])
     return dataset, _Drawn(drawn.images, drawn.labels, drawn.indices)
@@ -291,9 +256,3 @@ def data_hash(images: np.ndarray, labels: np.ndarray) -> str:
         digest.update(str((array.dtype, array.shape)).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
-
-
-def json_ready(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a report shows: plain values only (paths as strings)."""
-    plain = (str, int, float, bool, type(None), list, dict)
-    return {k: v if isinstance(v, plain) else str(v) for k, v in settings.items()}

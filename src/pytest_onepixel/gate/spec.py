@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..settings.gate_settings import GateSettings
 from . import GATE_MODES
 from .statistics import interval
 
@@ -32,28 +33,28 @@ class GateSpec:
     max_success_rate_at: Mapping[int, float] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], gate: str) -> GateSpec:
-        """The criteria in merged settings; a missing max_success_rate is an error that lists
+    def from_settings(cls, settings: GateSettings, gate: str) -> GateSpec:
+        """The criteria in a gate's settings; a missing max_success_rate is an error that lists
         every place it can be set, and `max_success_rate_at` budgets must lie within the budget."""
-        threshold = settings.get("max_success_rate")
+        threshold = settings.max_success_rate
         if threshold is None:
             raise ConfigError(
                 f"gate {gate!r} has no max_success_rate: set it in its YAML entry or `defaults`, "
                 "in @pytest.mark.onepixel(max_success_rate=...) or onepixel.check(...), with the "
                 "ini key onepixel_max_success_rate, or with --onepixel-max-success-rate."
             )
-        at = settings.get("max_success_rate_at") or {}
-        beyond = [b for b in at if b > settings["budget"]]
+        at = settings.max_success_rate_at or {}
+        beyond = [b for b in at if b > settings.budget]
         if beyond:
             raise ConfigError(
                 f"gate {gate!r}: max_success_rate_at names budget {beyond[0]}, more than the "
-                f"budget {settings['budget']} the gate runs with; raise `budget` or drop it."
+                f"budget {settings.budget} the gate runs with; raise `budget` or drop it."
             )
         return cls(
             threshold=float(threshold),
-            mode=settings["gate"],
-            level=settings["confidence"],
-            min_clean_accuracy=settings.get("min_clean_accuracy"),
+            mode=settings.gate,
+            level=settings.confidence,
+            min_clean_accuracy=settings.min_clean_accuracy,
             max_success_rate_at=dict(at),
         )
 

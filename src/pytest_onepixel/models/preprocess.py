@@ -14,28 +14,18 @@ import numpy as np
 from ..errors import ModelLoadError
 from .base import Model
 
-PREPROCESS_KEYS = ("scale", "mean", "std")
-
 
 class PreprocessedModel:
-    """A Model whose inputs are scaled and normalised per channel first."""
+    """A Model whose inputs are scaled and normalised per channel first. `preprocess` was
+    validated with the settings (validators.preprocess); only its channel count is checked
+    here, against the first batch, since only the images know it."""
 
     def __init__(self, inner: Model, preprocess: Mapping[str, object], layout: str) -> None:
-        unknown = sorted(set(preprocess) - set(PREPROCESS_KEYS))
-        if unknown:
-            raise ModelLoadError(
-                f"preprocess accepts the keys {list(PREPROCESS_KEYS)}; found unknown {unknown}."
-            )
         self.inner = inner
         self.preprocess = dict(preprocess)
-        scale = preprocess.get("scale", 1.0)
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ModelLoadError(f"preprocess scale must be a positive number; found {scale!r}.")
-        self.scale = np.float32(scale)
-        self.mean = _channel_vector("mean", preprocess.get("mean", 0.0))
-        self.std = _channel_vector("std", preprocess.get("std", 1.0))
-        if (self.std <= 0).any():
-            raise ModelLoadError(f"preprocess std must be > 0; found {self.std.tolist()}.")
+        self.scale = np.float32(preprocess.get("scale", 1.0))
+        self.mean = np.atleast_1d(np.asarray(preprocess.get("mean", 0.0), dtype=np.float32))
+        self.std = np.atleast_1d(np.asarray(preprocess.get("std", 1.0), dtype=np.float32))
         self.layout = layout
         self.num_classes = inner.num_classes
         self.description = f"{inner.description} with preprocess {dict(preprocess)}"
@@ -69,16 +59,3 @@ class PreprocessedModel:
         check = getattr(self.inner, "check_fits", None)
         if check is not None:
             check(image_shape, layout)
-
-
-def _channel_vector(name: str, values: object) -> np.ndarray:
-    try:
-        vector = np.atleast_1d(np.asarray(values, dtype=np.float32))
-    except (TypeError, ValueError):
-        vector = np.empty(0, dtype=np.float32)
-    if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
-        raise ModelLoadError(
-            f"preprocess {name} must be a number or a list of numbers (one per channel); "
-            f"found {values!r}."
-        )
-    return vector

@@ -17,7 +17,7 @@ import pytest
 
 from . import hookspecs, interrupts
 from .ledger import REPORT_ATTRIBUTE
-from .options import add_options, option_path
+from .options import add_options
 
 WORKER_GATES = "onepixel_gates"
 
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_OutcomeCollector(session), "onepixel-outcomes")
     if session.writes_report:
         interrupts.install(session)
-    gate_file = option_path(config, "config")
+    gate_file = session.settings.config
     if gate_file is not None:
         if not gate_file.is_file():
             raise pytest.UsageError(f"--onepixel-config: no such file: {gate_file}")
@@ -59,12 +59,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect onepixel YAML files (or only the one --onepixel-config names)."""
-    gate_file = option_path(parent.config, "config")
-    if gate_file is not None:
-        wanted = file_path.resolve() == gate_file.resolve()
+    from .session import OnePixelSession
+
+    settings = OnePixelSession.of(parent.config).settings
+    if settings.config is not None:
+        wanted = file_path.resolve() == settings.config.resolve()
     else:
-        patterns = parent.config.getini("onepixel_files")
-        wanted = any(fnmatch.fnmatch(file_path.name, p) for p in patterns)
+        wanted = any(fnmatch.fnmatch(file_path.name, p) for p in settings.files)
     if wanted:
         from .items import OnePixelFile
 
@@ -82,6 +83,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if _is_gate(item):
             item.keywords[REPORT_ATTRIBUTE] = True
             ledger.expect(item.nodeid, item.name)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """One line at the top of the log saying what the gates run with (as pytest-randomly's
+    header says its seed), when there are gates. pytest_report_header would print before
+    collection, when nobody knows yet whether the run has a gate."""
+    from .session import OnePixelSession
+
+    if not any(_is_gate(item) for item in items):
+        return []
+    return [OnePixelSession.of(config).header()]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A bad @pytest.mark.onepixel key or value fails the test that carries it at setup."""
+    if item.get_closest_marker("onepixel") is not None:
+        from .gates import check_marker
+
+        check_marker(item)
 
 
 @pytest.hookimpl(trylast=True)

@@ -17,8 +17,10 @@ from ..errors import ConfigError, GateFailed, OnePixelError, OnePixelWarning
 from ..gate.compare import compare, rule_for
 from ..gate.outcome import GateOutcome
 from ..gate.run import GateRequest, GateRun, run_gate
+from ..gate.status import GateStatus
 from ..reports.text import failure_text
 from ..reports.visuals import examples_for
+from ..settings.gate_settings import GateSettings
 from ..settings.layers import Layers
 from ..settings.table import MARKER_KEYS, parse_layer
 from .progress_line import ProgressLine
@@ -41,8 +43,15 @@ class GateCheckFailed(pytest.fail.Exception):
 SMALL_SAMPLE = 30
 
 
+#: The validated marker layer of an item, kept from its setup (`check_marker`) for its gates.
+MARKER_LAYER_KEY = pytest.StashKey[dict]()
+
+
 def marker_layer(node: pytest.Item) -> dict[str, Any]:
-    """kwargs of @pytest.mark.onepixel, the closest marker winning over outer ones."""
+    """kwargs of @pytest.mark.onepixel, the closest marker winning over outer ones; validated
+    once per item (at its setup, or at its first gate) and kept."""
+    if MARKER_LAYER_KEY in node.stash:
+        return node.stash[MARKER_LAYER_KEY]
     merged: dict[str, Any] = {}
     for mark in reversed(list(node.iter_markers("onepixel"))):
         if mark.args:
@@ -51,13 +60,30 @@ def marker_layer(node: pytest.Item) -> dict[str, Any]:
                 f"@pytest.mark.onepixel(max_success_rate=0.3); found {mark.args!r}."
             )
         merged.update(mark.kwargs)
-    return parse_layer(
+    layer = parse_layer(
         merged, lambda key: f"{node.nodeid}: @pytest.mark.onepixel({key}=...)", MARKER_KEYS
     )
+    node.stash[MARKER_LAYER_KEY] = layer
+    return layer
+
+
+def check_marker(node: pytest.Item) -> None:
+    """At the setup of a test that carries @pytest.mark.onepixel: an unknown key or a bad
+    value fails it there, whether or not the test calls `check()` (a typo would otherwise go
+    unnoticed in a test that forgot to)."""
+    if node.get_closest_marker("onepixel") is None:
+        return
+    try:
+        marker_layer(node)
+        return
+    except ConfigError as error:
+        message = str(error)
+    record_error(node, node.name, message)
+    pytest.fail(message, pytrace=False)  # outside `except`: no "during handling" chain
 
 
 def run_yaml_gate(item: pytest.Item, entry: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
-    """A YAML gate: the model and data come from the merged settings."""
+    """A YAML gate: the model and data come from the merged layers' `source`."""
     session = OnePixelSession.of(item.config)
 
     def request(progress: ProgressLine) -> GateRequest:
@@ -68,12 +94,12 @@ def run_yaml_gate(item: pytest.Item, entry: Mapping[str, Any], defaults: Mapping
             defaults=defaults,
             ini=session.ini,
         )
-        settings = layers.merged()
-        return _request(item, settings, settings["model"], progress)
+        source = layers.source()
+        return _request(item, layers.settings(), source.model, progress, source=source)
 
     outcome = _finish(item, _run(item, item.name, request).outcome)
-    if outcome.status == "failed":
-        raise GateFailed(failure_text(outcome, session.report_path))
+    if outcome.status == GateStatus.FAILED:
+        raise GateFailed(failure_text(outcome, session.settings.report))
 
 
 def run_check(
@@ -95,31 +121,35 @@ def run_check(
         layers = Layers(cli=session.cli, call=call, marker=marker_layer(node), ini=session.ini)
         # The test passes its images; `samples` draws from them only when a layer sets it.
         return _request(
-            node, layers.merged(), model, progress, images=images, labels=labels,
+            node, layers.settings(), model, progress, images=images, labels=labels,
             indices=indices, draw_sample=layers.sets("samples"), name=name,
         )  # fmt: skip
 
     run = _run(node, name, request)
     node.stash.setdefault(RESULTS_KEY, []).append(run.result)
     outcome = _finish(node, run.outcome)
-    if outcome.status == "failed":
-        raise GateCheckFailed(failure_text(outcome, session.report_path), run.result)
+    if outcome.status == GateStatus.FAILED:
+        raise GateCheckFailed(failure_text(outcome, session.settings.report), run.result)
     return run.result
 
 
 def _request(
-    node: pytest.Item, settings: dict[str, Any], model: object, progress: ProgressLine, **given: Any
+    node: pytest.Item,
+    settings: GateSettings,
+    model: object,
+    progress: ProgressLine,
+    **given: Any,
 ) -> GateRequest:
-    session = OnePixelSession.of(node.config)
+    run = OnePixelSession.of(node.config).settings
     return GateRequest(
         name=given.pop("name", node.name),
         settings=settings,
         model=model,
-        full=session.full,
-        cache=session.result_store(),
-        refresh=session.cache_mode == "refresh",
-        shard=session.shard,
-        executor=session.executor,
+        full=run.full,
+        cache=OnePixelSession.of(node.config).result_store(),
+        refresh=run.cache == "refresh",
+        shard=run.shard,
+        executor=run.executor,
         load_model=lambda source, options: node.ihook.pytest_onepixel_load_model(
             source=source, options=options
         ),
@@ -140,7 +170,7 @@ def _run(node: pytest.Item, name: str, make_request) -> GateRun:
             record_error(node, name, str(error), round(time.perf_counter() - start, 3))
             raise
     class_names = run.outcome.data.get("class_names")
-    examples = examples_for(run.result, dict(request.settings), class_names)
+    examples = examples_for(run.result, class_names)
     return replace(run, outcome=replace(run.outcome, examples=examples))
 
 
@@ -156,7 +186,7 @@ def _finish(node: pytest.Item, outcome: GateOutcome) -> GateOutcome:
     outcome = replace(outcome, nodeid=node.nodeid)
     if session.baseline is not None:
         outcome = outcome.compared(
-            compare(outcome, session.baseline, rule_for(session.compare_tolerance))
+            compare(outcome, session.baseline, rule_for(session.settings.compare_tolerance))
         )
     summary = outcome.summary
     attacked_set = summary.attacked + summary.skipped
@@ -193,7 +223,7 @@ def _reporting_at(node: pytest.Item) -> Iterator[ProgressLine]:
     """A gate's progress line, with its OnePixelWarnings reported at the gate (YAML line or
     test) rather than at the plugin line that raised them."""
     plugins = node.config.pluginmanager
-    heartbeat = OnePixelSession.of(node.config).heartbeat
+    heartbeat = OnePixelSession.of(node.config).settings.heartbeat
     progress = ProgressLine(
         plugins.get_plugin("terminalreporter"),
         node.name,

@@ -58,9 +58,10 @@ def pytest_onepixel_load_model(source: object, options: Mapping[str, Any]) -> An
 def pytest_onepixel_gate_finished(outcome: Any) -> None:
     """Called once for every gate that finished, passed, failed or errored, in the process
     that ran it (a pytest-xdist worker, or the main process), with its `GateOutcome`:
-    `outcome.name`, `outcome.nodeid`, `outcome.status` ("passed", "failed" or "error"),
-    `outcome.reasons`, `outcome.summary` (`attacked`, `successes`, `success_rate`,
-    `interval`, ...) and `outcome.to_json()` (the gate's entry in the JSON report).
+    `outcome.name`, `outcome.nodeid`, `outcome.status` (a `GateStatus`, gate/status.py:
+    PASSED, FAILED, ERROR, or SHARD under `--onepixel-shard`; its `.value` is the report's
+    string, "passed" ...), `outcome.reasons`, `outcome.summary` (`attacked`, `successes`,
+    `success_rate`, `interval`, ...) and `outcome.to_json()` (the gate's entry in the JSON report).
 
     Example: post every gate's result to a tracker, in conftest.py::
 
@@ -72,7 +73,7 @@ def pytest_onepixel_gate_finished(outcome: Any) -> None:
         def pytest_onepixel_gate_finished(outcome):
             if "TRACKER_URL" not in os.environ:
                 return
-            body = {"gate": outcome.name, "status": outcome.status}
+            body = {"gate": outcome.name, "status": outcome.status.value}
             if outcome.summary is not None:
                 body["success_rate"] = outcome.summary.success_rate
             request = urllib.request.Request(

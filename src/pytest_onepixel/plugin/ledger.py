@@ -60,8 +60,9 @@ class GateLedger:
 
     def final(self) -> list[GateOutcome]:
         """One entry per gate: its outcomes, else an error (its test failed without one), else
-        "not run"."""
+        not run."""
         from ..gate.outcome import GateOutcome
+        from ..gate.status import GateStatus
 
         finished = {outcome.nodeid for outcome in self.outcomes}
         entries = list(self.outcomes)
@@ -71,7 +72,7 @@ class GateLedger:
             if nodeid in self.failures:
                 entries.append(GateOutcome.errored(name, self.failures[nodeid], nodeid))
             else:
-                entries.append(GateOutcome(name=name, status="not run", nodeid=nodeid))
+                entries.append(GateOutcome(name=name, status=GateStatus.NOT_RUN, nodeid=nodeid))
         return entries
 
 

@@ -1,5 +1,5 @@
-"""Command-line options and ini keys, all generated from the settings table, and reading them
-back as the `cli` and `ini` layers."""
+"""Command-line options and ini keys, all generated from the settings table; reading them back
+as the gates' `cli` and `ini` layers, and as the run's one `SessionSettings`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError
+from ..settings.session_settings import SessionSettings
 from ..settings.table import (
     GATE_OPTION_KEYS,
     SESSION_KEYS,
@@ -60,6 +61,24 @@ def _add_ini(parser: pytest.Parser, name: str, help: str, spelled: str, default:
         except (TypeError, ValueError):  # pytest < 9.2: plain tags (its own messages)
             pass
     parser.addini(name, help, type=SPELLINGS[spelled], default=default)
+
+
+def session_settings(
+    config: pytest.Config, cli: dict[str, Any], ini: dict[str, Any]
+) -> SessionSettings:
+    """The run's options, once: the command line over the ini file over the defaults (`cli`
+    and `ini` hold the values already validated where they were read), paths resolved
+    (`option_path`). An unusable output path is a usage error before any gate runs."""
+    from .output_paths import check_output_file, check_output_folder
+
+    given = {k: v for k, v in {**ini, **cli}.items() if k in SESSION_KEYS}
+    for key in SESSION_KEYS:
+        if SETTINGS[key].path and key in given:
+            given[key] = option_path(config, key)
+    for key in ("report", "html"):
+        given[key] = check_output_file(given.get(key), key)
+    given["gallery_dir"] = check_output_folder(given.get("gallery_dir"), "gallery_dir")
+    return SessionSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 def cli_layer(config: pytest.Config) -> dict[str, Any]:

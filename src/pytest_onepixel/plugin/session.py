@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..errors import ConfigError
-from ..settings.table import GATE_OPTION_KEYS, SETTINGS
+from ..settings.session_settings import SessionSettings
+from ..settings.table import GATE_OPTION_KEYS
 from ..version import __version__
 from .ledger import GateLedger
-from .options import cli_layer, ini_layer, option_path
-from .output_paths import check_output_file, check_output_folder
+from .options import cli_layer, ini_layer, option_path, session_settings
 
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
@@ -50,48 +50,40 @@ class OnePixelSession:
     """Everything the hooks delegate to."""
 
     config: pytest.Config
-    cli: dict[str, Any]  # --onepixel-* options given, validated
-    ini: dict[str, Any]  # onepixel_* ini keys set, validated
-    report_path: Path | None  # where the JSON report goes (None: not written)
-    full: bool  # attack every image even once a verdict is settled
+    settings: SessionSettings  # the run's options (report paths, cache, shard, executor, ...)
+    cli: dict[str, Any]  # --onepixel-* gate options given, validated (the gates' `cli` layer)
+    ini: dict[str, Any]  # onepixel_* gate ini keys set, validated (the gates' `ini` layer)
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
-    save_name: str | None  # keep the report under .onepixel/ (None: no; "": name it by commit)
-    compare_tolerance: float | None  # largest accepted rise (None: the new rate's interval)
-    heartbeat: float  # seconds between progress lines when the output is not a terminal
-    cache_mode: str  # use, refresh or off (the result cache)
-    shard: tuple[int, int] | None  # --onepixel-shard K/N: attack that shard of every gate
-    executor: str  # local or ray
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
     saved_to: Path | None = None  # where this run's report was saved, once it was
-    gallery_dir: Path | None = None  # --onepixel-gallery: a folder of gallery and curve files
-    html_path: Path | None = None  # --onepixel-html: one self-contained HTML report
     written: list[str] = field(default_factory=list)  # summary lines of the files written
 
     @classmethod
     def install(cls, config: pytest.Config) -> OnePixelSession:
         """Read and validate the session's options (usage errors stop pytest before any gate)."""
         cli, ini = cli_layer(config), ini_layer(config)
-        session_options = {**ini, **cli}
-        save = session_options.get("save")
+        settings = session_settings(config, cli, ini)
         session = cls(
             config=config,
+            settings=settings,
             cli={k: v for k, v in cli.items() if k in GATE_OPTION_KEYS},
             ini={k: v for k, v in ini.items() if k in GATE_OPTION_KEYS},
-            report_path=check_output_file(option_path(config, "report"), "report"),
-            full=bool(session_options.get("full")),
-            baseline=_baseline(config),
-            save_name="" if save is None and session_options.get("autosave") else save,
-            compare_tolerance=session_options.get("compare_tolerance"),
-            heartbeat=session_options.get("heartbeat", SETTINGS["heartbeat"].default),
-            cache_mode=session_options.get("cache", SETTINGS["cache"].default),
-            shard=session_options.get("shard"),
-            executor=session_options.get("executor", SETTINGS["executor"].default),
+            baseline=_baseline(config, settings.compare),
         )
-        session.gallery_dir = check_output_folder(option_path(config, "gallery_dir"), "gallery_dir")
-        session.html_path = check_output_file(option_path(config, "html"), "html")
         config.stash[_SESSION_KEY] = session
         return session
+
+    def header(self) -> str:
+        """The log's line about the gates: the budget and seed every gate starts from (the
+        command line, else the ini file, else the default; a YAML entry or marker may set its
+        own) and the run's options."""
+        from ..settings.gate_settings import GateSettings
+
+        layer = {**self.ini, **self.cli}
+        budget = layer.get("budget", GateSettings.budget)
+        seed = layer.get("seed", GateSettings.seed)
+        return f"onepixel: budget {budget}, seed {seed}, {self.settings.header()}"
 
     @classmethod
     def of(cls, config: pytest.Config) -> OnePixelSession:
@@ -100,7 +92,7 @@ class OnePixelSession:
     def result_store(self) -> PytestCacheStore | None:
         """Where gate outcomes are cached (None: the cache is off, or pytest has none)."""
         cache = getattr(self.config, "cache", None)
-        if self.cache_mode == "off" or cache is None:
+        if self.settings.cache == "off" or cache is None:
             return None
         return PytestCacheStore(cache)
 
@@ -112,7 +104,8 @@ class OnePixelSession:
     @property
     def writes_report(self) -> bool:
         """This process writes a JSON report: to --onepixel-report, to the saved runs, or both."""
-        return not self.is_worker and (self.report_path is not None or self.save_name is not None)
+        report, save = self.settings.report, self.settings.save_name
+        return not self.is_worker and (report is not None or save is not None)
 
     @property
     def outcomes(self) -> list[GateOutcome]:
@@ -129,13 +122,13 @@ class OnePixelSession:
         for line in table_lines(outcomes):
             terminal.write_line(line)
         if self.baseline is not None:
-            terminal.write_line(f"compared with {self.config.getoption('onepixel_compare')}:")
+            terminal.write_line(f"compared with {self.settings.compare}:")
             for line in compare_lines(outcomes):
                 terminal.write_line(line)
         for line in self.written:
             terminal.write_line(line)
-        if self.report_path is not None:
-            terminal.write_line(f"JSON report: {self.report_path}")
+        if self.settings.report is not None:
+            terminal.write_line(f"JSON report: {self.settings.report}")
         if self.saved_to is not None:
             terminal.write_line(f"saved run: {self.saved_to}")
 
@@ -147,16 +140,17 @@ class OnePixelSession:
         from ..reports.history import next_path
         from ..reports.json_report import report_document, write_atomically
 
-        options = {**self.ini, **self.cli, "full": self.full, "report": str(self.report_path)}
+        settings = self.settings
+        options = {**self.ini, **self.cli, "full": settings.full, "report": str(settings.report)}
         document = report_document(self.outcomes, options, __version__)
         document["interrupted"] = interrupted or self.stopped_by is not None
         document["signal"] = self.stopped_by
-        if self.shard is not None:
-            document["shard"] = {"index": self.shard[0], "count": self.shard[1]}
-        if self.report_path is not None:
-            write_atomically(self.report_path, document)
-        if self.save_name is not None:
-            self.saved_to = next_path(self.config.rootpath, self.save_name)
+        if settings.shard is not None:
+            document["shard"] = {"index": settings.shard[0], "count": settings.shard[1]}
+        if settings.report is not None:
+            write_atomically(settings.report, document)
+        if settings.save_name is not None:
+            self.saved_to = next_path(self.config.rootpath, settings.save_name)
             write_atomically(self.saved_to, document)
 
     def write_visuals(self) -> None:
@@ -168,13 +162,13 @@ class OnePixelSession:
         from ..reports.visuals import write_pictures
 
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.written += write_pictures(self.outcomes, self.gallery_dir, self.html_path, created)
+        pictures = self.settings.gallery_dir, self.settings.html
+        self.written += write_pictures(self.outcomes, *pictures, created)
 
 
-def _baseline(config: pytest.Config) -> dict[str, GateOutcome] | None:
+def _baseline(config: pytest.Config, given: str | None) -> dict[str, GateOutcome] | None:
     """--onepixel-compare's report by gate: a path, or `last`, the newest run saved under
     .onepixel/ (a usage error when there is none)."""
-    given = config.getoption("onepixel_compare") or config.getini("onepixel_compare")
     if not given:
         return None
     from ..gate.compare import load_baseline

@@ -19,6 +19,7 @@ from html import escape
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from ..gate.status import GateStatus
 from .gallery import caption
 from .text import TABLE_COLUMNS, summary_row
 
@@ -74,7 +75,7 @@ def html_report(
     curves: Mapping[str, str] | None = None,
 ) -> str:
     """The page: a summary table with a row per gate, then a section per gate. `curves` maps a
-    gate's key (`outcome.key`) to its curve's SVG text (reports/curve.py), shown inline; it is
+    gate's key (`outcome.key`) to its curve's SVG text (reports/curve_plot.py), shown inline; it is
     trusted markup, unlike every other text, which is escaped."""
     ordered = sorted(outcomes, key=lambda outcome: outcome.key)
     curves = curves or {}
@@ -134,8 +135,11 @@ def _section(outcome: GateOutcome, svg: str | None) -> str:
         parts.append(
             f'<h3>robustness curve</h3>\n<figure class="curve">{_inline_svg(svg)}</figure>'
         )
+    changed = outcome.settings.changed() if outcome.settings else {}
+    measured = outcome.measured.to_json() if outcome.measured else {}
     for heading, values, encode in (
-        ("settings", outcome.settings, True),
+        ("settings (all others at their defaults)", changed, True),
+        ("measured", measured, True),
         ("model", outcome.model, False),
         ("data", outcome.data, False),
     ):
@@ -149,7 +153,8 @@ def _verdict(outcome: GateOutcome) -> str:
     """One sentence: the rate against the threshold, or why there is no rate."""
     summary, spec = outcome.summary, outcome.spec
     if summary is None or spec is None:
-        what = "could not run" if outcome.status == "error" else "was collected but not run"
+        errored = outcome.status == GateStatus.ERROR
+        what = "could not run" if errored else "was collected but not run"
         return f"<p><strong>No verdict:</strong> the gate {what}.</p>"
     low, high = summary.interval
     return (
@@ -226,4 +231,5 @@ def _inline_svg(svg: str) -> str:
 
 
 def _status_class(outcome: GateOutcome) -> str:
+    """The status as a CSS class: "not run" becomes "not-run"."""
     return outcome.status.replace(" ", "-")

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
 
 #: 2: every gate has a `status`; `notes`; gates sorted by node id; `interrupted`, `signal`.
-SCHEMA_VERSION = 2
+#: 3: a gate's `settings` hold exactly what was asked, its `measured` block what the attack found
+#: out (batch, backend, twin, model check, population, layouts), `full` whether every image ran.
+SCHEMA_VERSION = 3
 
 
 def report_document(
@@ -63,6 +65,13 @@ def read_report(path: Path) -> tuple[dict[str, Any], list[GateOutcome]]:
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+        schema = document.get("schema_version")
+        if isinstance(schema, int) and schema < SCHEMA_VERSION:
+            raise ConfigError(
+                f"{path} was written by an older pytest-onepixel (report schema {schema}, whose "
+                f"settings mix what was asked with what was measured); this version reads schema "
+                f"{SCHEMA_VERSION}: run the gates again to make a new report."
+            )
         return document, [GateOutcome.from_json(entry) for entry in document["gates"]]
     except FileNotFoundError:
         raise ConfigError(f"no such report: {path}") from None

@@ -45,8 +45,8 @@ def failure_text(outcome: GateOutcome, report_path: Path | None) -> str:
         f"  successes:    {summary.successes} of {summary.attacked} -> success rate "
         f"{summary.success_rate:.3f}, {spec.level:.0%} interval [{low:.3f}, {high:.3f}] "
         f"(threshold {spec.threshold:.3f})",
-        f"  queries:      {summary.queries_used:,} (budget {settings['budget']} per image, "
-        f"{settings['pixels']} pixel(s), seed {settings['seed']})",
+        f"  queries:      {summary.queries_used:,} (budget {settings.budget} per image, "
+        f"{settings.pixels} pixel(s), seed {settings.seed})",
     ]
     if summary.rejected:
         lines.append(
@@ -90,7 +90,8 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
     """One gate's row; `attacked` reads m/N when an early verdict stopped after m of N."""
     summary = outcome.summary
     if summary is None:
-        return (outcome.name, *["-"] * 7, outcome.status.upper(), "-", f"{outcome.seconds:.1f}")
+        status = outcome.status.value.upper()
+        return (outcome.name, *["-"] * 7, status, "-", f"{outcome.seconds:.1f}")
     low, high = summary.interval
     attacked = str(summary.attacked)
     if summary.skipped:
@@ -103,7 +104,7 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
         f"[{low:.3f}, {high:.3f}]",
         f"{outcome.threshold:.3f}",
         outcome.spec.mode,
-        outcome.settings.get("search", "de"),
+        outcome.settings.search,
         _verdict_cell(outcome),
         f"{summary.queries_used:,}",
         "cached" if outcome.cached else f"{outcome.seconds:.1f}",

@@ -13,19 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ..gate.outcome import Example, GateOutcome
 from ..result import AttackResult
 from .json_report import write_text_atomically
 
 
-def examples_for(
-    result: AttackResult, settings: dict[str, Any], class_names: Sequence[str] | None
-) -> tuple[Example, ...]:
+def examples_for(result: AttackResult, class_names: Sequence[str] | None) -> tuple[Example, ...]:
     """The gate's most confident successes, rendered (none when its gallery is off or Pillow is
     not installed: then the gallery says so)."""
-    if not settings.get("gallery", True):
+    if not result.settings.gallery:
         return ()
     try:
         from .gallery import render_examples
@@ -36,9 +33,9 @@ def examples_for(
             result.images,
             result.layout,
             result.records,
-            tuple(result.settings["pixel_range"]),
+            result.measured.pixel_range,
             class_names=class_names,
-            count=settings.get("examples", 16),
+            count=result.settings.examples,
             files=[record.file for record in result.records],
         )
     except ImportError:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .table import SETTINGS
+from .gate_settings import GATE_SETTINGS, SOURCE_SETTINGS, GateSettings, GateSource
 
 #: Layer names, highest precedence first, as `origin()` reports them.
 PRECEDENCE = ("cli", "call", "marker", "entry", "defaults", "ini", "builtin")
@@ -29,10 +29,9 @@ class Layers:
     ini: Mapping[str, Any] = field(default_factory=dict)  # onepixel_* ini keys
 
     def merged(self) -> dict[str, Any]:
-        """Every gate setting, the highest layer that sets a key winning."""
-        builtin = {key: s.default for key, s in SETTINGS.items() if s.scope != "session"}
+        """Every layer's values, the highest layer that sets a key winning (defaults are the
+        settings objects' own)."""
         return {
-            **builtin,
             **self.ini,
             **self.defaults,
             **self.entry,
@@ -40,6 +39,16 @@ class Layers:
             **self.call,
             **self.cli,
         }
+
+    def settings(self) -> GateSettings:
+        """The gate's settings: each value already validated by its layer."""
+        merged = self.merged()
+        return GateSettings(**{k: v for k, v in merged.items() if k in GATE_SETTINGS})
+
+    def source(self) -> GateSource:
+        """Where a YAML gate's model and data come from."""
+        merged = self.merged()
+        return GateSource(**{k: v for k, v in merged.items() if k in SOURCE_SETTINGS})
 
     def origin(self, key: str) -> str:
         """The name of the layer `key`'s merged value comes from."""

@@ -1,9 +1,11 @@
 """Parsers for setting values: each returns the value in its canonical type or raises
-ValueError whose text completes "'key' must be ...", so every layer reports a bad value the same
-way (settings/table.py adds where it was set)."""
+ValueError whose text completes "'key' must be ...", so every layer, and `attack()`, reports a
+bad value the same way (settings/setting.py `parse_values` adds where it was set). A base
+module: it imports nothing of the package, so every layer may validate with it."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Callable, Mapping
@@ -55,7 +57,7 @@ def device(value: object) -> str:
     return value
 
 
-def pair(value: object) -> list[float]:
+def pair(value: object) -> tuple[float, float]:
     if (
         not isinstance(value, (list, tuple))
         or len(value) != 2
@@ -63,22 +65,34 @@ def pair(value: object) -> list[float]:
         or not value[0] < value[1]
     ):
         raise ValueError("a list [low, high] of two numbers with low < high")
-    return [float(v) for v in value]
+    return float(value[0]), float(value[1])
 
 
 def preprocess(value: object) -> dict:
-    """{scale: number, mean: number(s), std: number(s)}, checked here so a YAML mistake names
-    its line rather than surfacing when the model first runs."""
-    message = "a mapping such as {scale: 0.00392, mean: [0.5], std: [0.5]} of numbers"
-    if not isinstance(value, Mapping) or not set(value) <= {"scale", "mean", "std"}:
-        raise ValueError(message)
-    for key, entry in value.items():
-        entries = entry if isinstance(entry, list) and key != "scale" else [entry]
-        if not entries or not all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in entries
-        ):
-            raise ValueError(message)
+    """{scale: number > 0, mean: number(s), std: number(s) > 0}, checked here so a YAML mistake
+    names its line rather than surfacing when the model first runs (the one check: the model's
+    preprocessing later only matches the values to the images' channels)."""
+    if not isinstance(value, Mapping):
+        raise ValueError("a mapping such as {scale: 0.00392, mean: [0.5], std: [0.5]}")
+    unknown = sorted(str(key) for key in set(value) - {"scale", "mean", "std"})
+    if unknown:
+        raise ValueError(f"a mapping with the keys scale, mean and std (unknown: {unknown})")
+    scale = value.get("scale", 1.0)
+    if not _is_number(scale) or not scale > 0:
+        raise ValueError("a mapping whose scale is a positive number")
+    for key in ("mean", "std"):
+        entries = value.get(key, 1.0)
+        entries = entries if isinstance(entries, list) else [entries]
+        if not entries or not all(_is_number(v) for v in entries):
+            raise ValueError(f"a mapping whose {key} is a number or a list of numbers")
+        if key == "std" and not all(v > 0 for v in entries):
+            raise ValueError("a mapping whose std values are > 0")
     return dict(value)
+
+
+def _is_number(value: object) -> bool:
+    """A finite real number (not a bool, which Python counts as one)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def level(value: object) -> float:
@@ -91,8 +105,11 @@ def rates_at(value: object) -> dict[int, float]:
     message = "a mapping of budgets to thresholds, such as {100: 0.1, 400: 0.3}"
     if not isinstance(value, Mapping):
         raise ValueError(message)
-    try:
-        return {integer(1)(budget): rate(limit) for budget, limit in value.items()}
+    try:  # a JSON report spells the budgets as strings ("100"), YAML as numbers
+        return {
+            integer(1)(int(b) if isinstance(b, str) and b.isdigit() else b): rate(limit)
+            for b, limit in value.items()
+        }
     except ValueError:
         raise ValueError(message) from None
 
