@@ -218,6 +218,27 @@ MUTANTS = [
         "    limit = cap or DEFAULT_CAP",
         "tests/engine/test_batch_size.py",
     ),
+    (
+        "M30 the report writes the measured batch over the requested max_batch",
+        "gate/outcome.py",
+        '            "settings": self.settings.to_json(),',
+        '            "settings": {**self.settings.to_json(), "max_batch": self.measured.batch["size"]},',
+        "tests/plugin/test_plugin_settings.py",
+    ),
+    (
+        "M31 a bad marker key waits for check()",
+        "plugin/__init__.py",
+        '    if item.get_closest_marker("onepixel") is not None:\n        from .gates import check_marker',
+        '    if False:\n        from .gates import check_marker',
+        "tests/plugin/test_plugin_settings.py",
+    ),
+    (
+        "M32 the log's header line is missing",
+        "plugin/__init__.py",
+        "    return [OnePixelSession.of(config).header()]",
+        "    return []",
+        "tests/plugin/test_plugin_settings.py",
+    ),
 ]
 
 

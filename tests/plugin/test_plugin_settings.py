@@ -136,7 +136,7 @@ def test_a_reports_settings_pasted_as_a_gate_give_the_same_records(repo) -> None
             preset: continuous
             gate: strict
             confidence: 0.9
-            max_batch: 8
+            max_batch: 4096
             pixel_range: [0, 16]
             stratified: true
             examples: 3
@@ -144,7 +144,8 @@ def test_a_reports_settings_pasted_as_a_gate_give_the_same_records(repo) -> None
     )
     repo.runpytest("--onepixel-report=first.json").assert_outcomes(passed=1)
     first = json.loads((repo.path / "first.json").read_text())["gates"][0]
-    assert first["settings"]["max_batch"] == 8  # as asked, whatever batch was measured
+    # as asked, whatever batch was measured (it never exceeds the candidates in flight)
+    assert first["settings"]["max_batch"] == 4096 > first["measured"]["batch"]["size"]
     assert "generations" not in first["settings"] and first["measured"]["generations"] == 4
     entry = {"name": "pasted", "model": "models/tiny.onnx", "data": "data/holdout.npz"}
     document = {"models": [{**entry, **first["settings"]}]}

@@ -161,7 +161,8 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     from .session import OnePixelSession
 
     config = node.config
-    OnePixelSession.of(config).ledger.expect_ids(ids, config.getini("onepixel_files"))
+    session = OnePixelSession.of(config)
+    session.ledger.expect_ids(ids, session.settings.files)
 
 
 @pytest.hookimpl(optionalhook=True)
