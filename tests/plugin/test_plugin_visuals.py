@@ -9,6 +9,8 @@ import pytest
 from conftest import write_gates
 from PIL import Image
 
+from pytest_onepixel.reports.visuals import picture_stem
+
 
 def test_gallery_folder_and_html_report(repo, monkeypatch) -> None:
     from pytest_onepixel.reports import curve_plot as curve
@@ -25,7 +27,7 @@ def test_gallery_folder_and_html_report(repo, monkeypatch) -> None:
         ["gallery: *pictures (2 gallery grid(s), 2 gate(s))", "HTML report: *report.html"]
     )
     pictures = repo.path / "pictures"
-    for stem in ("onepixel.yaml_tiny-pass", "onepixel.yaml_tiny-fail"):
+    for stem in map(picture_stem, ("onepixel.yaml::tiny-pass", "onepixel.yaml::tiny-fail")):
         assert Image.open(io.BytesIO((pictures / f"{stem}.png").read_bytes())).width > 200
         assert (pictures / f"{stem}.curve.png").read_bytes()[:4] == b"\x89PNG"
         assert "<svg" in (pictures / f"{stem}.curve.svg").read_text()
@@ -47,8 +49,8 @@ def test_a_gate_can_opt_out_of_the_gallery(repo) -> None:
         """,
     )
     repo.runpytest("--onepixel-gallery=pictures").assert_outcomes(passed=2)
-    assert (repo.path / "pictures" / "onepixel.yaml_shown.png").exists()
-    assert not (repo.path / "pictures" / "onepixel.yaml_hidden.png").exists()
+    assert (repo.path / "pictures" / f"{picture_stem('onepixel.yaml::shown')}.png").exists()
+    assert not (repo.path / "pictures" / f"{picture_stem('onepixel.yaml::hidden')}.png").exists()
 
 
 def test_without_matplotlib_the_gallery_still_works_and_curves_are_skipped(repo) -> None:
@@ -58,7 +60,7 @@ def test_without_matplotlib_the_gallery_still_works_and_curves_are_skipped(repo)
     result.stdout.fnmatch_lines(
         ["robustness curves skipped: *need matplotlib*pytest-onepixel[[]report[]]*"]
     )
-    assert (repo.path / "pictures" / "onepixel.yaml_tiny-fail.png").exists()
+    assert (repo.path / "pictures" / f"{picture_stem('onepixel.yaml::tiny-fail')}.png").exists()
     assert not list((repo.path / "pictures").glob("*.curve.*"))
 
 

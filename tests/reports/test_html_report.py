@@ -163,7 +163,7 @@ def test_user_text_is_escaped(outcomes: list[GateOutcome]) -> None:
 
 def test_each_gate_shows_what_it_has(outcomes: list[GateOutcome]) -> None:
     document = report(outcomes)
-    assert "ModelLoadError: cannot load &#x27;model.onnx&#x27;" in document
+    assert "ModelLoadError: cannot load &#39;model.onnx&#39;" in document
     assert "was collected but not run" in document
     assert "+0.650" in document and "rate rose by 0.650" in document
     assert "early verdict after 20 images" in document

@@ -4,68 +4,41 @@ release ticket.
 Everything the page shows is inside the file: CSS inline, pictures as data: URIs, curves as
 inline SVG, no scripts. A reviewer can open it offline, from an artifact store or an e-mail,
 years later, and see what the gate saw. It is built from `GateOutcome`s only, so a report read
-back from JSON (a merge of shards, a baseline) renders the same page as the run itself. Every
-text that comes from a user or a model (gate names, class names, reasons, settings) is escaped.
+back from JSON (a merge of shards, a baseline) renders the same page as the run itself.
+
+Every text comes from a user, a model or a report file someone may have edited, so none of it
+is trusted: this module only gathers plain values, and the page is rendered by Jinja2 with
+autoescape on (reports/html_template.py), which escapes each of them where it is placed. The
+one exception is the curve's SVG, embedded as markup once reports/inline_svg.py has checked it.
+Jinja2 is imported when a page is rendered, not when pytest starts.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
-from html import escape
-from string import Template
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..gate.status import GateStatus
+from . import html_template
 from .gallery import caption
+from .inline_svg import inline_svg
+from .names import slug
 from .text import TABLE_COLUMNS, summary_row
 
 if TYPE_CHECKING:
+    from jinja2 import Template
+
     from ..gate.outcome import Comparison, Example, GateOutcome
 
 #: The terminal table's columns (text.TABLE_COLUMNS) with the status after the gate's name and
 #: whether the outcome came from the cache in place of its seconds: built from that list so the
 #: two tables cannot drift apart.
 COLUMNS = ("gate", "status", *TABLE_COLUMNS[1:-1], "cached")
-STYLE = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
-h1 { margin-bottom: 0.2em; } h2 { margin-bottom: 0.3em; } h3 { margin: 1em 0 0.3em; }
-table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; vertical-align: top; }
-th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
-table.kv td { text-align: left; font-family: ui-monospace, monospace; font-size: 12px; }
-section.gate { border-top: 2px solid #ccc; margin-top: 2em; padding-top: 0.5em; }
-.status { padding: 0.1em 0.5em; border-radius: 0.3em; font-size: 0.8em; color: white; }
-.passed .status, tr.passed td.status { background: #2e7d32; color: white; }
-.failed .status, tr.failed td.status { background: #c62828; color: white; }
-.error .status, tr.error td.status { background: #ef6c00; color: white; }
-.not-run .status, tr.not-run td.status { background: #757575; color: white; }
-td.status { text-align: center; font-size: 1em; border-radius: 0; }
-pre.error { background: #fff3e0; padding: 0.6em; white-space: pre-wrap; }
-.gallery { display: flex; flex-wrap: wrap; gap: 1em; }
-figure.pair { margin: 0; } figure.pair figcaption { font-size: 12px; }
-img.example { image-rendering: pixelated; border: 1px solid #ddd; margin-right: 2px; }
-figure.curve svg { max-width: 100%; height: auto; }
-.muted { color: #666; }
-"""
-PAGE = Template(
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>$title</title>
-<style>$style</style>
-</head>
-<body>
-$body
-</body>
-</html>
-"""
-)
+#: A status's CSS class; a status that is none of these (a doctored report) gets "unknown".
+STATUS_CLASSES = {status: status.value.replace(" ", "-") for status in GateStatus}
 
 
 def html_report(
@@ -75,161 +48,144 @@ def html_report(
     curves: Mapping[str, str] | None = None,
 ) -> str:
     """The page: a summary table with a row per gate, then a section per gate. `curves` maps a
-    gate's key (`outcome.key`) to its curve's SVG text (reports/curve_plot.py), shown inline; it is
-    trusted markup, unlike every other text, which is escaped."""
+    gate's key (`outcome.key`) to its curve's SVG text (reports/curve_plot.py), shown inline
+    when reports/inline_svg.py accepts it; every other text is escaped by the template."""
     ordered = sorted(outcomes, key=lambda outcome: outcome.key)
     curves = curves or {}
-    body = [
-        f"<h1>{escape(title)}</h1>",
-        f'<p class="muted">created {escape(created)}; {len(ordered)} gate(s)</p>',
-        _summary_table(ordered),
-        *(_section(outcome, curves.get(outcome.key)) for outcome in ordered),
-    ]
-    return PAGE.substitute(title=escape(title), style=STYLE, body="\n".join(body))
+    gates = [_gate(outcome, curves.get(outcome.key)) for outcome in ordered]
+    page = _template(html_template.PAGE)
+    return page.render(title=title, created=created, columns=COLUMNS, gates=gates)
+
+
+def verdict_html(outcome: GateOutcome) -> str:
+    """A gate's verdict and reasons as an HTML snippet (the pytest-html extra), escaped by the
+    same template layer as the page."""
+    return _template(html_template.VERDICT).render(
+        name=outcome.name, status=str(outcome.status), reasons=[*outcome.reasons, *outcome.notes]
+    )
+
+
+@cache
+def _template(source: str) -> Template:
+    """A template of html_template.py, compiled once, escaping every value (autoescape) and
+    refusing an undefined one (a misspelt field is an error, not an empty cell)."""
+    from jinja2 import Environment, StrictUndefined
+
+    environment = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    return environment.from_string(source)
 
 
 def section_id(key: str) -> str:
     """A gate section's element id: readable from the key, unique by a hash of it (two node ids
     may differ only in characters an id leaves out)."""
-    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", key).strip("-")[:60]
-    return f"gate-{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    return "gate-" + slug(key, unsafe=r"[^A-Za-z0-9_-]+", fill="-")
 
 
-def _summary_table(outcomes: Sequence[GateOutcome]) -> str:
-    """The terminal's summary table (text.summary_row) with the status and cache columns."""
-    head = "".join(f"<th>{escape(column)}</th>" for column in COLUMNS)
-    rows = []
-    for outcome in outcomes:
-        name, *numbers = summary_row(outcome)[:-1]
-        link = f'<a href="#{section_id(outcome.key)}">{escape(name)}</a>'
-        cells = [
-            f"<td>{link}</td>",
-            f'<td class="status">{escape(outcome.status)}</td>',
-            *(f"<td>{escape(value)}</td>" for value in numbers),
-            f"<td>{'yes' if outcome.cached else 'no'}</td>",
-        ]
-        rows.append(f'<tr class="{_status_class(outcome)}">{"".join(cells)}</tr>')
-    return f'<table class="summary"><tr>{head}</tr>\n{chr(10).join(rows)}\n</table>'
+def _gate(outcome: GateOutcome, svg: str | None) -> dict[str, Any]:
+    """Everything the page shows about one gate, as plain values, in the order a reviewer asks:
+    verdict, why, what was found, how it was run."""
+    name, *numbers = summary_row(outcome)[:-1]
+    svg_markup, svg_problem = _curve(svg)
+    return {
+        "name": name,
+        "id": section_id(outcome.key),
+        "css": STATUS_CLASSES.get(outcome.status, "unknown"),
+        "status": str(outcome.status),
+        "row": [str(outcome.status), *numbers, "yes" if outcome.cached else "no"],
+        "nodeid": outcome.nodeid,
+        "verdict": _verdict(outcome),
+        "no_verdict": "could not run"
+        if outcome.status == GateStatus.ERROR
+        else "was collected but not run",
+        "reasons": list(outcome.reasons),
+        "notes": list(outcome.notes),
+        "error": outcome.error,
+        "compare": _comparison(outcome.compare) if outcome.compare is not None else None,
+        "examples": [_example(example) for example in outcome.examples],
+        "svg": svg_markup,
+        "svg_problem": svg_problem,
+        "tables": _tables(outcome),
+    }
 
 
-def _section(outcome: GateOutcome, svg: str | None) -> str:
-    """Everything about one gate, in the order a reviewer asks: verdict, why, what was found,
-    how it was run."""
-    parts = [
-        f'<section class="gate {_status_class(outcome)}" id="{section_id(outcome.key)}" '
-        f'data-gate="{escape(outcome.name)}">',
-        f'<h2>{escape(outcome.name)} <span class="status">{escape(outcome.status)}</span></h2>',
+def _verdict(outcome: GateOutcome) -> dict[str, str] | None:
+    """One sentence: the rate against the threshold (None when there is no rate)."""
+    summary, spec = outcome.summary, outcome.spec
+    if summary is None or spec is None:
+        return None
+    low, high = summary.interval
+    text = (
+        f"{summary.successes} of {summary.attacked} attacked images fooled, success rate "
+        f"{summary.success_rate:.3f}, {spec.level:.0%} interval [{low:.3f}, {high:.3f}], "
+        f"threshold {spec.threshold:.3f}; clean accuracy {summary.clean_accuracy:.3f} over "
+        f"{summary.sampled} sampled; {summary.queries_used:,} queries in "
+        f"{outcome.seconds:.1f} s{' (cached)' if outcome.cached else ''}."
+    )
+    return {"word": str(outcome.status).capitalize(), "mode": str(spec.mode), "text": text}
+
+
+def _comparison(compare: Comparison) -> list[tuple[str, str]]:
+    """The baseline comparison: rates before and now, the change and its verdict."""
+    return [
+        ("baseline", "-" if compare.baseline is None else f"{compare.baseline:.3f}"),
+        ("now", f"{compare.now:.3f}"),
+        ("change", "new gate" if compare.change is None else f"{compare.change:+.3f}"),
+        ("verdict", "pass" if compare.passed else "FAIL"),
+        ("reason", str(compare.reason)),
     ]
-    if outcome.nodeid:
-        parts.append(f'<p class="muted"><code>{escape(outcome.nodeid)}</code></p>')
-    parts.append(_verdict(outcome))
-    parts.extend(_list("reasons", outcome.reasons))
-    parts.extend(_list("notes", outcome.notes))
-    if outcome.error:
-        parts.append(f'<pre class="error">{escape(outcome.error)}</pre>')
-    if outcome.compare is not None:
-        parts.append(_comparison(outcome.compare))
-    if outcome.examples:
-        parts.append(_gallery(outcome.examples))
-    if svg:
-        parts.append(
-            f'<h3>robustness curve</h3>\n<figure class="curve">{_inline_svg(svg)}</figure>'
-        )
+
+
+def _example(example: Example) -> dict[str, str]:
+    """One example's clean and adversarial cells (PNG data URIs) and what the model said."""
+    changes = "; ".join(
+        f"({row}, {col}) = [{', '.join(f'{v:g}' for v in values)}]"
+        for row, col, values in example.pixels
+    )
+    return {
+        "clean": _data_uri(example.clean_png),
+        "adversarial": _data_uri(example.adversarial_png),
+        "where": f"image {example.index}" + (f", {example.file}" if example.file else ""),
+        "caption": caption(example, "→"),
+        "changes": changes,
+    }
+
+
+def _data_uri(png: bytes) -> str:
+    """PNG bytes as a data: URI; base64 has no character that escaping would change."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _tables(outcome: GateOutcome) -> list[tuple[str, list[tuple[str, str]]]]:
+    """How the gate was run: settings not at their defaults and what was measured (as JSON,
+    which tells lists, None, numbers and strings apart), then the model's and the data's
+    description and hashes; empty tables are left out."""
     changed = outcome.settings.changed() if outcome.settings else {}
     measured = outcome.measured.to_json() if outcome.measured else {}
+    tables = []
     for heading, values, encode in (
         ("settings (all others at their defaults)", changed, True),
         ("measured", measured, True),
         ("model", outcome.model, False),
         ("data", outcome.data, False),
     ):
-        if values:
-            parts.append(f"<h3>{heading}</h3>\n{_key_values(values, encode)}")
-    parts.append("</section>")
-    return "\n".join(parts)
+        rows = [(str(key), _shown(value, encode)) for key, value in values.items()]
+        if rows:
+            tables.append((heading, rows))
+    return tables
 
 
-def _verdict(outcome: GateOutcome) -> str:
-    """One sentence: the rate against the threshold, or why there is no rate."""
-    summary, spec = outcome.summary, outcome.spec
-    if summary is None or spec is None:
-        errored = outcome.status == GateStatus.ERROR
-        what = "could not run" if errored else "was collected but not run"
-        return f"<p><strong>No verdict:</strong> the gate {what}.</p>"
-    low, high = summary.interval
-    return (
-        f"<p><strong>{escape(outcome.status.capitalize())}</strong> ({escape(spec.mode)} mode): "
-        f"{summary.successes} of {summary.attacked} attacked images fooled, success rate "
-        f"{summary.success_rate:.3f}, {spec.level:.0%} interval [{low:.3f}, {high:.3f}], "
-        f"threshold {spec.threshold:.3f}; clean accuracy {summary.clean_accuracy:.3f} over "
-        f"{summary.sampled} sampled; {summary.queries_used:,} queries in "
-        f"{outcome.seconds:.1f} s{' (cached)' if outcome.cached else ''}.</p>"
-    )
+def _shown(value: Any, encode: bool) -> str:
+    return json.dumps(value, sort_keys=True, default=str) if encode else str(value)
 
 
-def _list(heading: str, items: Sequence[str]) -> list[str]:
-    if not items:
-        return []
-    entries = "".join(f"<li>{escape(item)}</li>" for item in items)
-    return [f"<h3>{heading}</h3>\n<ul>{entries}</ul>"]
-
-
-def _comparison(compare: Comparison) -> str:
-    """The baseline comparison: rates before and now, the change and its verdict."""
-    rows = {
-        "baseline": "-" if compare.baseline is None else f"{compare.baseline:.3f}",
-        "now": f"{compare.now:.3f}",
-        "change": "new gate" if compare.change is None else f"{compare.change:+.3f}",
-        "verdict": "pass" if compare.passed else "FAIL",
-        "reason": compare.reason,
-    }
-    return f"<h3>against the baseline</h3>\n{_key_values(rows, encode=False)}"
-
-
-def _gallery(examples: Sequence[Example]) -> str:
-    """Each example's clean and adversarial cells side by side, with what the model said."""
-    figures = []
-    for example in examples:
-        changes = "; ".join(
-            f"({row}, {col}) = [{', '.join(f'{v:g}' for v in values)}]"
-            for row, col, values in example.pixels
-        )
-        where = f"image {example.index}" + (f", {example.file}" if example.file else "")
-        figures.append(
-            '<figure class="pair">'
-            f"{_image(example.clean_png, f'{where}, clean')}"
-            f"{_image(example.adversarial_png, f'{where}, adversarial')}"
-            f"<figcaption><strong>{escape(caption(example, '→'))}</strong><br>"
-            f"{escape(where)}<br>pixel {escape(changes)}</figcaption></figure>"
-        )
-    heading = "<h3>most confident adversarial examples</h3>"
-    return f'{heading}\n<div class="gallery">{"".join(figures)}</div>'
-
-
-def _image(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img class="example" src="data:image/png;base64,{data}" alt="{escape(alt)}">'
-
-
-def _key_values(values: Mapping[str, Any], encode: bool) -> str:
-    """A compact two-column table, in the mapping's order; `encode` shows values as JSON
-    (settings hold lists, None, numbers and strings, which JSON tells apart)."""
-    rows = []
-    for key, value in values.items():
-        shown = json.dumps(value, sort_keys=True, default=str) if encode else str(value)
-        rows.append(f"<tr><td>{escape(str(key))}</td><td>{escape(shown)}</td></tr>")
-    return f'<table class="kv">{"".join(rows)}</table>'
-
-
-def _inline_svg(svg: str) -> str:
-    """The <svg> element of an SVG document, for HTML: without the XML prolog and doctype, and
-    without namespace declarations, which HTML implies and which would be the page's only
-    http:// strings."""
-    element = svg[svg.index("<svg") :]
-    head, _, rest = element.partition(">")
-    return re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", head) + ">" + rest
-
-
-def _status_class(outcome: GateOutcome) -> str:
-    """The status as a CSS class: "not run" becomes "not-run"."""
-    return outcome.status.replace(" ", "-")
+def _curve(svg: str | None) -> tuple[str | None, str | None]:
+    """(the curve's <svg> element to embed, None) when it is a plain drawing; (None, why) when
+    it is not; (None, None) when the gate has no curve."""
+    if not svg:
+        return None, None
+    try:
+        return inline_svg(svg), None
+    except ValueError as error:
+        return None, f"its SVG is not a plain drawing ({error})"

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from options_helpers import write_gate, write_ini
 
-PICTURES = ["onepixel.yaml_g.curve.png", "onepixel.yaml_g.curve.svg", "onepixel.yaml_g.png"]
+from pytest_onepixel.reports.visuals import picture_stem
+
+STEM = picture_stem("onepixel.yaml::g")
+PICTURES = [f"{STEM}.curve.png", f"{STEM}.curve.svg", f"{STEM}.png"]
 
 
 def pictures(folder) -> list[str]:
