@@ -32,6 +32,10 @@ class ModelLoadError(OnePixelError):
     """A model file, factory or object could not be loaded, or does not fit the data."""
 
 
+class ImageFitError(ModelLoadError):
+    """The images do not fit the model's input (rank, size, channel count or layout)."""
+
+
 class DataError(OnePixelError):
     """Held-out data could not be loaded or sampled."""
 
@@ -47,3 +51,4 @@ class GateFailed(Exception):
 
 class OnePixelWarning(UserWarning):
     """Something worth knowing that does not stop the run (e.g. fewer images than asked for)."""
+

@@ -53,14 +53,32 @@ _UNION_TYPES = {"int": int | str, "float": float | str, "flag": bool | str}
 
 
 def _add_ini(parser: pytest.Parser, name: str, help: str, spelled: str, default: Any) -> None:
-    union = _UNION_TYPES.get(spelled)
-    if union is not None:
-        try:
-            parser.addini(name, help, type=union, default=default)
-            return
-        except (TypeError, ValueError):  # pytest < 9.2: plain tags (its own messages)
-            pass
-    parser.addini(name, help, type=SPELLINGS[spelled], default=default)
+    parser.addini(name, help, type=_ini_type(spelled), default=default)
+
+
+def _ini_type(spelled: str) -> Any:
+    """The `addini` type this pytest takes, chosen by its version (each older pytest refuses
+    the newer types with an AssertionError, which `python -O` would not even raise): a union
+    from 9.2, the "int"/"float" tags from 8.4, and before that "string", which `_spelled`
+    turns into a number."""
+    if spelled in _UNION_TYPES and pytest.version_tuple[:2] >= (9, 2):
+        return _UNION_TYPES[spelled]
+    tag = SPELLINGS[spelled]
+    if tag in ("int", "float") and pytest.version_tuple[:2] < (8, 4):
+        return "string"
+    return tag
+
+
+def _spelled(key: str, raw: Any) -> Any:
+    """An ini value read as text (pytest < 8.4, or a string in a union) spelled as the
+    setting's number; text that is not one reaches the validator, whose message names it."""
+    spell = {"int": int, "float": float}.get(SETTINGS[key].spelled)
+    if spell is None or not isinstance(raw, str):
+        return raw
+    try:
+        return spell(raw.strip())
+    except ValueError:
+        return raw
 
 
 def session_settings(
@@ -98,7 +116,7 @@ def ini_layer(config: pytest.Config) -> dict[str, Any]:
         except (pytest.UsageError, ValueError, TypeError) as error:
             raise pytest.UsageError(f"ini key {ini_name(key)}: {error}") from None
         if raw not in (None, "", []) and raw != SETTINGS[key].default:
-            values[key] = raw
+            values[key] = _spelled(key, raw)
     try:
         return parse_layer(values, lambda key: f"ini key {ini_name(key)}", INI_KEYS)
     except ConfigError as error:
