@@ -10,11 +10,15 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
-import pytest
 
-# pytester's in-process runs drop the modules first imported inside them; numpy's C extensions
-# cannot be loaded twice, so load scipy.stats (which the gates import lazily) up front.
+# pytester's in-process runs drop the modules first imported inside them; C extensions cannot
+# be loaded twice (torch segfaults, onnx loses its checker), so load what the gates import
+# lazily up front, whichever test file runs first or alone.
+import onnx  # noqa: F401
+import onnxruntime  # noqa: F401
+import pytest
 import scipy.stats  # noqa: F401
+import torch
 
 
 class LinearModel:
@@ -58,7 +62,6 @@ def gate_assets(tmp_path_factory) -> dict[str, bytes]:
     """An ONNX model (the exact-arithmetic TinyNet) and a held-out .npz it mostly gets right."""
     import warnings
 
-    import torch
     from tinynet import make
 
     folder = tmp_path_factory.mktemp("gate_assets")

@@ -74,9 +74,10 @@ def test_refresh_re_attacks_and_off_leaves_no_entry(repo) -> None:
     assert len(list(entries.iterdir())) == count
 
 
-def test_cache_entries_hold_records_not_images(repo) -> None:
+def test_cache_entries_hold_records_not_images_or_verdicts(repo) -> None:
     write_gates(repo, ONE_GATE)
     run(repo)
     (entry,) = (repo.path / ".pytest_cache" / "v" / "onepixel" / "results").iterdir()
     stored = json.loads(entry.read_text())
-    assert stored["examples"] == [] and len(stored["records"]) == 20
+    assert set(stored) == {"format", "records", "measured", "model"}  # no verdict, no images
+    assert len(stored["records"]) == 20
