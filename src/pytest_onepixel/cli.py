@@ -1,5 +1,5 @@
-"""`pytest-onepixel`: saved reports from the command line, as `pytest-benchmark compare` does for
-benchmark runs.
+"""Read the JSON reports of pytest-onepixel runs from the command line, as `pytest-benchmark
+compare` does for benchmark runs.
 
     pytest-onepixel show REPORT                  the summary table of a JSON report
     pytest-onepixel compare OLD NEW [--tolerance RISE]
@@ -13,7 +13,10 @@ benchmark runs.
                                                  when a gate fails
 
 A report can be a path or `last` (the newest run saved under .onepixel/ in the current
-folder). Exit codes: 0 fine, 1 a regression, 2 a usage error (the message says which file).
+folder). Every report is read as untrusted input: one that is not a pytest-onepixel JSON report
+(not JSON, edited, truncated, a field of the wrong type) is refused with a message naming the
+file and the field. Exit codes: 0 fine, 1 a regression or a failing gate, 2 a usage error or a
+refused report (the message says which file).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from pathlib import Path
 from .errors import ConfigError
 from .gate.compare import compare, load_baseline, rule_for
 from .reports.json_report import read_report
-from .reports.text import compare_lines, table_lines
+from .reports.text import compare_lines, table_lines, terminal_text
+
+PROG = "pytest-onepixel"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,13 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return arguments.run(arguments)
     except ConfigError as error:
-        print(f"pytest-onepixel: {error}", file=sys.stderr)
+        _say(f"{PROG} {arguments.command}: {error}", file=sys.stderr)
         return 2
 
 
+def _say(text: object = "", file: object = None) -> None:
+    """Print a line with its control characters escaped (reports/text.py `terminal_text`):
+    names and messages come from report files, which are untrusted."""
+    print(terminal_text(text), file=file or sys.stdout)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pytest-onepixel", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
     show = commands.add_parser("show", help="print the summary table of a JSON report")
     show.add_argument("report", help="a pytest-onepixel JSON report, or 'last'")
     show.set_defaults(run=_show)
@@ -73,16 +86,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def _show(arguments: argparse.Namespace) -> int:
     document, outcomes = read_report(_resolve(arguments.report))
-    print(f"{arguments.report}: {len(outcomes)} gate(s), created {document.get('created')}")
-    if document.get("interrupted"):
-        print("the run was interrupted: gates not run are listed as such")
+    _say(f"{arguments.report}: {len(outcomes)} gate(s), created {document.get('created')}")
+    state = document.get("state")
+    if state == "usage error":
+        _say(f"the run stopped on a usage error before any gate ran: {document.get('usage_error')}")
+    elif state == "running":
+        _say("the run never finished (killed?): gates not run are listed as such")
+    elif document.get("interrupted"):
+        _say("the run was interrupted: gates not run are listed as such")
     for line in table_lines(outcomes):
-        print(line)
+        _say(line)
     return 0
 
 
 def _compare(arguments: argparse.Namespace) -> int:
-    baseline = load_baseline(_resolve(arguments.old), "pytest-onepixel compare")
+    baseline = load_baseline(_resolve(arguments.old), None)
     _, outcomes = read_report(_resolve(arguments.new))
     rule = rule_for(arguments.tolerance)
     compared = [
@@ -91,13 +109,13 @@ def _compare(arguments: argparse.Namespace) -> int:
         if outcome.summary is not None
     ]
     for line in compare_lines(compared):
-        print(line)
+        _say(line)
     gone = sorted(set(baseline) - {o.key for o in outcomes} - {o.name for o in outcomes})
     if gone:
-        print(f"in the baseline only: {', '.join(gone)}")
+        _say(f"in the baseline only: {', '.join(gone)}")
     regressions = [o for o in compared if o.compare is not None and not o.compare.passed]
     for outcome in regressions:
-        print(f"regression: {outcome.name}: {outcome.compare.reason}")
+        _say(f"regression: {outcome.name}: {outcome.compare.reason}")
     return 1 if regressions else 0
 
 
@@ -109,7 +127,7 @@ def _html(arguments: argparse.Namespace) -> int:
     title = f"pytest-onepixel report: {path.name}"
     created = str(document.get("created", ""))
     for line in write_pictures(outcomes, None, arguments.output, created, title):
-        print(line)
+        _say(line)
     return 0
 
 
@@ -123,20 +141,23 @@ def _merge(arguments: argparse.Namespace) -> int:
 
     outcomes = merge_shards([(path, read_report(path)[1]) for path in arguments.shards])
     if arguments.compare is not None:
-        baseline = load_baseline(_resolve(arguments.compare), "pytest-onepixel merge --compare")
+        baseline = load_baseline(_resolve(arguments.compare), "--compare")
         rule = rule_for(arguments.tolerance)
         outcomes = [o.compared(compare(o, baseline, rule)) for o in outcomes]
     options = {"merged_from": [str(path) for path in arguments.shards]}
-    write_atomically(arguments.report, report_document(outcomes, options, __version__))
+    merged = report_document(outcomes, options, __version__)
+    # as a finished run's report says (plugin/report_file.py), so the two read alike
+    merged.update(state="finished", interrupted=False, signal=None)
+    write_atomically(arguments.report, merged)
     for line in table_lines(outcomes):
-        print(line)
+        _say(line)
     if arguments.compare is not None:
         for line in compare_lines(outcomes):
-            print(line)
+            _say(line)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for line in write_pictures(outcomes, arguments.gallery, arguments.html, created):
-        print(line)
-    print(f"merged report: {arguments.report}")
+        _say(line)
+    _say(f"merged report: {arguments.report}")
     return 0 if all(o.passed for o in outcomes) else 1
 
 

@@ -88,3 +88,45 @@ def test_the_console_script_is_installed(reports) -> None:
         [script, "show", "r.json"], cwd=reports.path, capture_output=True, text=True
     )
     assert done.returncode == 0 and "tiny-fail" in done.stdout
+
+
+def test_help_shows_the_whole_description_and_the_exit_codes(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "as `pytest-benchmark\ncompare` does for benchmark runs." in out
+    assert "Exit codes: 0 fine, 1 a regression or a failing gate, 2 a usage error" in out
+
+
+def test_a_file_that_is_not_a_report_is_named_without_a_key_error(tmp_path, capsys) -> None:
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    (tmp_path / "good.json").write_text('{"gates": []}')
+    old, good = str(tmp_path / "other.json"), str(tmp_path / "good.json")
+    assert main(["show", old]) == 2
+    assert main(["compare", old, good]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "KeyError" not in "".join(err)
+    for line, command in zip(err, ("show", "compare"), strict=True):
+        assert line.startswith(f"pytest-onepixel {command}: {old} is not a pytest-onepixel JSON")
+        assert "gates: missing" in line and "pytest-onepixel: pytest-onepixel" not in line
+
+
+def test_other_sampled_data_are_said_in_the_terminal_and_by_compare(
+    reports, capsys, monkeypatch
+) -> None:
+    baseline = json.loads((reports.path / "r.json").read_text())
+    for gate in baseline["gates"]:
+        gate["data"]["hash"] = "0" * 64
+    (reports.path / "old.json").write_text(json.dumps(baseline))
+    result = reports.runpytest("--onepixel-budget=20", "--onepixel-compare=old.json")
+    result.stdout.fnmatch_lines(
+        [
+            "compared with old.json:",
+            "note (tiny-pass): the sampled data differ from the baseline's*",
+        ]
+    )
+    monkeypatch.chdir(reports.path)
+    assert main(["compare", "old.json", "r.json"]) == 0
+    out = capsys.readouterr().out
+    assert "note (tiny-fail): the sampled data differ from the baseline's" in out

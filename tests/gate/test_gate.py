@@ -5,15 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
+from conftest import measured
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
+from pytest_onepixel.errors import ConfigError
 from pytest_onepixel.gate.early import EarlyVerdict
+from pytest_onepixel.gate.outcome import GateOutcome
+from pytest_onepixel.gate.report_schema import ReportError
 from pytest_onepixel.gate.spec import GATE_MODES, GateSpec
 from pytest_onepixel.gate.statistics import interval, needed_for_strict
 from pytest_onepixel.gate.verdict import judge
 from pytest_onepixel.result import ImageRecord
+from pytest_onepixel.settings.gate_settings import GateSettings
 
 
 def record(success: bool, first_query: int | None = None) -> ImageRecord:
@@ -109,3 +115,32 @@ def test_early_stop_text_never_contradicts_the_numbers() -> None:
     assert "at budget 10 0.750" in verdict.reason and "the full run fails threshold 0.200" in (
         verdict.reason
     )
+
+
+def test_a_gate_entry_is_read_with_every_field_typed() -> None:
+    """GateOutcome.from_json is the one schema check (gate/report_schema.py): a wrong type is a
+    ReportError naming the field's path, a ValueError too, so a cache entry that holds it is a
+    miss rather than a crash."""
+
+    settings = GateSettings(budget=400, max_success_rate=0.5)
+    spec = GateSpec.from_settings(settings, "g")
+    outcome = GateOutcome.judged(
+        "g", spec, [record(True, 7), record(False)], settings=settings, measured=measured(),
+        model={"description": "m", "hash": "h"}, data={"source": "d", "hash": "h"},
+    )  # fmt: skip
+    entry = outcome.to_json()
+    assert GateOutcome.from_json(entry) == outcome
+    cases = {
+        ("summary", "success_rate", "0.0"): "gate.summary.success_rate: expected a number",
+        ("summary", "attacked", -2): "gate.summary.attacked: expected a non-negative integer",
+        ("gate", "mode", "loose"): "gate.gate.mode: expected one of",
+        ("settings", "budget", "400"): "gate.settings.budget",
+    }
+    for (block, key, value), message in cases.items():
+        bad = {**entry, block: {**entry[block], key: value}}
+        with pytest.raises(ReportError, match=message.replace(".", r"\.")) as error:
+            GateOutcome.from_json(bad)
+        assert isinstance(error.value, ValueError) and isinstance(error.value, ConfigError)
+    with pytest.raises(ReportError, match=r"gates\[3\]\.records\[1\]\.queries"):
+        records = [entry["records"][0], {**entry["records"][1], "queries": None}]
+        GateOutcome.from_json({**entry, "records": records}, "gates[3]")

@@ -84,7 +84,7 @@ def test_merge_works_with_compare_gallery_and_html(shard_reports, monkeypatch) -
     main([*args, "--gallery", "pictures", "--html", "page.html"])
     merged = json.loads((shard_reports.path / "m.json").read_text())
     assert all(g["compare"]["change"] == 0 for g in merged["gates"])
-    assert (shard_reports.path / "pictures" / "onepixel.yaml_point-gate.png").exists()
+    assert list((shard_reports.path / "pictures").glob("*point-gate*.png"))
     assert 'data-gate="strict-gate"' in (shard_reports.path / "page.html").read_text()
 
 
@@ -93,8 +93,8 @@ def test_merge_works_with_compare_gallery_and_html(shard_reports, monkeypatch) -
     [
         (["shard1.json", "shard2.json"], "shard(s) 3/3 missing"),
         (["shard1.json", "shard2.json", "shard2.json"], "shard 2/3 is in both"),
-        (["shard1.json", "shard2.json", "other.json"], "has another sample"),
-        (["shard1.json", "shard2.json", "seeded.json"], "has another sample"),
+        (["shard1.json", "shard2.json", "other.json"], "in its sample;"),
+        (["shard1.json", "shard2.json", "seeded.json"], "in its sample;"),
         (["shard1.json", "shard2.json", "full.json"], "is not a shard"),
     ],
 )
@@ -118,7 +118,9 @@ def test_other_settings_are_refused(shard_reports, monkeypatch, capsys) -> None:
     shutil.copy(repo.path / "budget.json", repo.path / "b.json")
     monkeypatch.chdir(repo.path)
     assert main(["merge", "shard1.json", "shard2.json", "b.json", "--report", "m.json"]) == 2
-    assert "has another settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "b.json does not match shard1.json in its settings;" in err
+    assert "has another" not in err and err.count("pytest-onepixel ") == 1
 
 
 def test_shards_combine_with_xdist(shard_reports, monkeypatch) -> None:

@@ -32,7 +32,14 @@ def test_json_round_trip_keeps_the_string_and_the_enum(status: GateStatus) -> No
 
 
 def test_members_print_as_their_report_strings() -> None:
-    assert [s.value for s in GateStatus] == ["passed", "failed", "error", "not run", "shard"]
+    assert [s.value for s in GateStatus] == [
+        "passed",
+        "failed",
+        "error",
+        "not run",
+        "shard",
+        "deselected",
+    ]
     assert f"{GateStatus.NOT_RUN}" == str(GateStatus.NOT_RUN) == "not run"
     assert json.dumps([GateStatus.SHARD]) == '["shard"]'
     assert GateStatus.PASSED.has_verdict and not GateStatus.SHARD.has_verdict

@@ -8,13 +8,17 @@ rate rose by more than a fixed tolerance.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
 from .outcome import Comparison, GateOutcome
+from .report_reader import read_document
+from .report_schema import ReportError
+
+#: What a comparison's reason says when the two runs attacked different samples.
+OTHER_DATA = "the sampled data differ from the baseline's"
 
 
 @dataclass(frozen=True)
@@ -49,35 +53,20 @@ def rule_for(tolerance: float | None) -> CompareRule:
     return IntervalRule() if tolerance is None else ToleranceRule(tolerance)
 
 
-def load_baseline(path: Path, option: str = "--onepixel-compare") -> dict[str, GateOutcome]:
-    """Baseline gates that have a rate, by node id and by name (for gates whose id changed)."""
+def load_baseline(path: Path, option: str | None = "--onepixel-compare") -> dict[str, GateOutcome]:
+    """Baseline gates that have a rate, by node id and by name (for gates whose id changed).
+    The report is read as untrusted input (gate/report_reader.py): a ConfigError names
+    `option` (when given), the file and the field that does not fit."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        entries = document["gates"]
-    except FileNotFoundError:
-        raise ConfigError(f"{option}: no such report: {path}") from None
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"{option}: {path} is not a pytest-onepixel JSON report ({error!r})."
-        ) from None
+        _, gates = read_document(path)
+    except ReportError as error:
+        raise ConfigError(f"{option}: {error}" if option else str(error)) from None
     by_key: dict[str, GateOutcome] = {}
-    try:
-        for entry in entries:
-            gate = GateOutcome.from_json(entry)
-            if gate.summary is None:
-                continue
-            by_key.setdefault(gate.name, gate)
-            by_key[gate.key] = gate
-    except KeyError as error:
-        raise ConfigError(
-            f"{option}: {path} has a gate without {error} (not a pytest-onepixel report, or "
-            "from an incompatible version)."
-        ) from None
-    except (TypeError, ValueError) as error:
-        raise ConfigError(
-            f"{option}: {path} has a malformed gate ({error}; not a pytest-onepixel report, or "
-            "from an incompatible version)."
-        ) from None
+    for gate in gates:
+        if gate.summary is None:
+            continue
+        by_key.setdefault(gate.name, gate)
+        by_key[gate.key] = gate
     return by_key
 
 
@@ -96,5 +85,5 @@ def compare(
     if not passed:
         reason += f": {rule_text}"
     if old.data.get("hash") != outcome.data.get("hash"):
-        reason += " (the sampled data differ from the baseline's)"
+        reason += f" ({OTHER_DATA})"
     return Comparison(before, now, change, passed, reason)

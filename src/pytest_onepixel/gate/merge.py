@@ -25,6 +25,8 @@ def merge_shards(reports: Sequence[tuple[Path, Sequence[GateOutcome]]]) -> list[
     by_gate: dict[str, list[tuple[Path, GateOutcome]]] = {}
     for path, outcomes in reports:
         for outcome in outcomes:
+            if outcome.status == GateStatus.DESELECTED:
+                continue  # left out of every shard by -k/-m (else the gate counts differ)
             if outcome.status == GateStatus.ERROR:
                 raise ConfigError(f"{path}: gate {outcome.name!r} errored: {outcome.error}")
             if outcome.shard is None:
@@ -59,6 +61,8 @@ def _merge_gate(key: str, parts: list[tuple[Path, GateOutcome]]) -> GateOutcome:
             f"gate {key}: shard(s) {', '.join(f'{m}/{count}' for m in missing)} missing; give "
             f"all {count} shard reports (found {', '.join(str(p) for p in seen.values())})."
         )
+    for path, outcome in parts:
+        _check_records(path, outcome)
     records = _union(key, parts)
     # Each shard measured its own batch size; the merged gate shows the first shard's.
     measured = replace(first.measured, shard=None) if first.measured else None
@@ -88,14 +92,61 @@ def _check_same(key: str, parts: list[tuple[Path, GateOutcome]]) -> None:
             ("model", first.model.get("hash"), outcome.model.get("hash")),
             ("settings", first.settings, outcome.settings),
             ("shard count", first.shard["count"], outcome.shard["count"]),
+            ("attacked set", first.shard["attacked"], outcome.shard["attacked"]),
             ("criteria", first.spec, outcome.spec),
         ):
             if mine != theirs:
                 raise ConfigError(
-                    f"gate {key}: {path} has another {what} than {first_path}; shards to merge "
-                    "must come from one run split with --onepixel-shard K/N (same data, model "
-                    "and settings)."
+                    f"gate {key}: {path} does not match {first_path} in its {what}; shards "
+                    "to merge must come from one run split with --onepixel-shard K/N (same "
+                    "data, model and settings)."
                 )
+
+
+def _check_records(path: Path, outcome: GateOutcome) -> None:
+    """A shard's records agree with themselves, with its settings and with its header: a shard
+    edited by hand (a flipped `success`, queries over the budget, an image dropped from the
+    attacked set) would otherwise change the merged verdict."""
+    settings, header = outcome.settings, outcome.shard
+    for position, record in enumerate(outcome.records):
+        problem = _record_problem(record, settings.budget, settings.pixels)
+        if problem:
+            raise ConfigError(
+                f"{path}: gate {outcome.name!r}: records[{position}] (image {record.index}) "
+                f"{problem}; the shard report was edited or damaged: run shard "
+                f"{header['index']}/{header['count']} again."
+            )
+    attacked = sum(record.attacked for record in outcome.records)
+    share = len(range(header["index"] - 1, header["attacked"], header["count"]))
+    if attacked != share:
+        raise ConfigError(
+            f"{path}: gate {outcome.name!r}: {attacked} attacked image(s) in the records, but "
+            f"shard {header['index']}/{header['count']} of an attacked set of "
+            f"{header['attacked']} holds {share}; the shard report was edited or damaged: run "
+            "it again."
+        )
+
+
+def _record_problem(record: ImageRecord, budget: int, pixels: int) -> str | None:
+    """What is wrong with one shard record, or None."""
+    first, queries, changed = record.first_success_query, record.queries, len(record.pixels)
+    flag = "a success without" if record.success else "no success but has"
+    checks = (
+        ((first is not None) == record.success, f"is {flag} a first_success_query"),
+        (not (record.success and record.rejected), "is both a success and rejected"),
+        (first is None or first <= queries, f"was first fooled at query {first} of {queries}"),
+        (queries <= budget, f"spent {queries} queries, more than the budget {budget}"),
+        (record.attacked or queries == 0, f"spent {queries} queries without being attacked"),
+        (not record.success or record.attacked, "is a success but was not attacked"),
+        (not record.attacked or record.clean_correct, "is attacked but misclassified"),
+        (not record.skipped, "is skipped, but a shard attacks every image"),
+        (
+            not record.success or changed == pixels,
+            f"is a success with {changed} pixel(s), not {pixels}",
+        ),
+        (changed <= pixels, f"changes {changed} pixels, more than {pixels}"),
+    )
+    return next((problem for holds, problem in checks if not holds), None)
 
 
 def _union(key: str, parts: list[tuple[Path, GateOutcome]]) -> list[ImageRecord]:

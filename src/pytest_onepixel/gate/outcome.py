@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from ..result import Counts, ImageRecord, Measured
 from ..settings.gate_settings import GateSettings
+from .report_schema import (
+    REQUIRED,
+    Fields,
+    ReportError,
+    curve_point,
+    gate_settings,
+    gate_spec,
+    image_record,
+    measured_block,
+    pixels,
+    shard_header,
+    text_map,
+)
 from .robustness_curve import CurvePoint, robustness_curve
 from .spec import GateSpec
 from .statistics import interval
@@ -62,8 +75,19 @@ class Summary:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Summary:
-        return cls(**{**data, "interval": tuple(data["interval"])})
+    def from_json(cls, data: Mapping[str, Any], where: str = "summary") -> Summary:
+        """The inverse of `to_json`, every field typed (a ReportError names the bad one)."""
+        block = Fields.of(data, where)
+        block.only({f.name for f in fields(cls)})
+        low, high = (value for _, value in _pair(block, "interval", "rate"))
+        return cls(
+            **{key: block.get(key, "count") for key in _SUMMARY_COUNTS},
+            success_rate=block.get("success_rate", "rate"),
+            interval=(low, high),
+            clean_accuracy=block.get("clean_accuracy", "rate"),
+            settled_after=block.get("settled_after", "count", None, null=True),
+            rejected=block.get("rejected", "count", 0),
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,19 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "compare") -> Comparison:
+        """The inverse of `to_json`, every field typed (a ReportError names the bad one)."""
+        block = Fields.of(data, where)
+        block.only({f.name for f in fields(cls)})
+        return cls(
+            baseline=block.get("baseline", "rate", null=True),
+            now=block.get("now", "rate"),
+            change=block.get("change", "change", null=True),
+            passed=block.get("passed", "flag"),
+            reason=block.get("reason", "text"),
+        )
 
 
 @dataclass(frozen=True)
@@ -104,15 +141,19 @@ class Example:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Example:
-        pixels = tuple((p["row"], p["col"], tuple(p["values"])) for p in data["pixels"])
+    def from_json(cls, data: Mapping[str, Any], where: str = "example") -> Example:
+        """The inverse of `to_json`, every field typed (a ReportError names the bad one)."""
+        block = Fields.of(data, where)
+        block.only({f.name for f in fields(cls)})
         return cls(
-            **{
-                **data,
-                "pixels": pixels,
-                "clean_png": base64.b64decode(data["clean_png"]),
-                "adversarial_png": base64.b64decode(data["adversarial_png"]),
-            }
+            index=block.get("index", "count"),
+            label=block.get("label", "text"),
+            adversarial=block.get("adversarial", "text"),
+            confidence=block.get("confidence", "rate"),
+            pixels=pixels(block, "pixels"),
+            clean_png=_png(block, "clean_png"),
+            adversarial_png=_png(block, "adversarial_png"),
+            file=block.get("file", "text", None, null=True),
         )
 
 
@@ -250,40 +291,88 @@ class GateOutcome:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> GateOutcome:
-        """The inverse of `to_json`; raises KeyError, TypeError or ValueError (an unknown
-        status, named) on a malformed entry. Reports before schema 2 have no status: their
-        `passed` gives it."""
-        status = data.get("status") or (GateStatus.PASSED if data["passed"] else GateStatus.FAILED)
+    def from_json(cls, data: Mapping[str, Any], where: str = "gate") -> GateOutcome:
+        """The inverse of `to_json`, reading `data` as untrusted input: every field's type and
+        range is checked, and a ReportError (gate/report_schema.py) names the first that does
+        not fit by its path under `where` (`gates[2].summary.success_rate: expected a number,
+        found '0.0'`). Reports before schema 2 have no status: their `passed` gives it."""
+        gate = Fields.of(data, where)
+        gate.get("reason", "text", "")
+        gate.get("threshold", "rate", None, null=True)
         common = {
-            "name": data["name"],
-            "status": GateStatus.of(status),
-            "nodeid": data.get("nodeid", ""),
-            "reasons": tuple(data.get("reasons", ())),
-            "notes": tuple(data.get("notes", ())),
-            "error": data.get("error"),
-            "seconds": float(data.get("seconds", 0.0)),
+            "name": gate.get("name", "text"),
+            "status": _status(gate),
+            "nodeid": gate.get("nodeid", "text", ""),
+            "reasons": gate.texts("reasons"),
+            "notes": gate.texts("notes"),
+            "error": gate.get("error", "text", None, null=True),
+            "seconds": gate.get("seconds", "seconds", 0.0),
         }
-        return cls(**common) if "gate" not in data else cls(**common, **_run_fields(data))
+        return cls(**common, **_run_fields(gate)) if "gate" in data else cls(**common)
 
 
-def _run_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a gate that ran, read back from its JSON entry."""
-    compare = data.get("compare")
+def _status(gate: Fields) -> GateStatus:
+    """The entry's status (a known GateStatus), or from `passed` before schema 2."""
+    status = gate.get("status", "text", None)
+    passed = gate.get("passed", "flag", None if status is not None else REQUIRED)
+    if status is None:
+        return GateStatus.PASSED if passed else GateStatus.FAILED
+    try:
+        return GateStatus.of(status)
+    except ValueError as error:
+        raise ReportError(f"{gate.where('status')}: {error}") from None
+
+
+_SUMMARY_COUNTS = (
+    "sampled",
+    "attacked",
+    "skipped",
+    "successes",
+    "queries_used",
+    "queries_saved_estimate",
+)
+
+
+def _run_fields(gate: Fields) -> dict[str, Any]:
+    """The fields of a gate that ran, read back from its JSON entry, each typed."""
+    measured = gate.object("measured", null=True)
+    compare = gate.get("compare", "object", None, null=True)
+    shard = gate.object("shard", null=True)
     return {
-        "spec": GateSpec.from_json(data["gate"]),
-        "model": dict(data["model"]),
-        "data": dict(data["data"]),
-        "settings": GateSettings.from_json(
-            data["settings"], lambda key: f"gate {data['name']!r}: settings.{key}"
-        ),
-        "measured": Measured.from_json(data["measured"]) if data.get("measured") else None,
-        "full": bool(data.get("full", False)),
-        "summary": Summary.from_json(data["summary"]),
-        "curve": tuple(CurvePoint(**point) for point in data["curve"]),
-        "records": tuple(ImageRecord.from_dict(r) for r in data["records"]),
-        "compare": Comparison(**compare) if compare else None,
-        "cached": bool(data.get("cached", False)),
-        "shard": data.get("shard"),
-        "examples": tuple(Example.from_json(e) for e in data.get("examples", ())),
+        "spec": gate_spec(gate.object("gate")),
+        "model": text_map(gate.object("model")),
+        "data": _data(gate.object("data")),
+        "settings": gate_settings(gate.object("settings")),
+        "measured": measured_block(measured) if measured else None,
+        "full": gate.get("full", "flag", False),
+        "summary": Summary.from_json(gate.data.get("summary"), gate.where("summary")),
+        "curve": tuple(curve_point(p) for p in gate.objects("curve")),
+        "records": tuple(image_record(r) for r in gate.objects("records")),
+        "compare": Comparison.from_json(compare, gate.where("compare")) if compare else None,
+        "cached": gate.get("cached", "flag", False),
+        "shard": shard_header(shard) if shard else None,
+        "examples": tuple(Example.from_json(e.data, e.path) for e in gate.objects("examples", [])),
     }
+
+
+def _data(block: Fields) -> dict[str, Any]:
+    """The `data` block: where the sample came from, its hash and class names."""
+    block.get("source", "text", None, null=True)
+    block.get("hash", "text", None, null=True)
+    if block.get("class_names", "list", None, null=True) is not None:
+        block.texts("class_names")
+    return dict(block.data)
+
+
+def _pair(block: Fields, key: str, kind: str) -> list[tuple[str, Any]]:
+    values = block.items(key, kind)
+    if len(values) != 2 or values[0][1] > values[1][1]:
+        raise ReportError(f"{block.where(key)}: expected [low, high] with low <= high")
+    return values
+
+
+def _png(block: Fields, key: str) -> bytes:
+    try:
+        return base64.b64decode(block.get(key, "text"), validate=True)
+    except ValueError:
+        raise ReportError(f"{block.where(key)}: expected base64 PNG bytes") from None

@@ -11,13 +11,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..gate.report_schema import SCHEMA_VERSION  # kept with the schema check
+
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
 
-#: 2: every gate has a `status`; `notes`; gates sorted by node id; `interrupted`, `signal`.
-#: 3: a gate's `settings` hold exactly what was asked, its `measured` block what the attack found
-#: out (batch, backend, twin, model check, population, layouts), `full` whether every image ran.
-SCHEMA_VERSION = 3
+__all__ = [
+    "SCHEMA_VERSION",
+    "read_report",
+    "report_document",
+    "write_atomically",
+    "write_text_atomically",
+]
 
 
 def report_document(
@@ -59,25 +64,8 @@ def _umask() -> int:
 
 
 def read_report(path: Path) -> tuple[dict[str, Any], list[GateOutcome]]:
-    """A JSON report and its gates; a ConfigError names the file and what is wrong with it."""
-    from ..errors import ConfigError
-    from ..gate.outcome import GateOutcome
+    """A JSON report and its gates, read as untrusted input (gate/report_reader.py): a
+    ConfigError (ReportError) names the file and the field that does not fit the schema."""
+    from ..gate.report_reader import read_document
 
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        schema = document.get("schema_version")
-        if isinstance(schema, int) and schema < SCHEMA_VERSION:
-            raise ConfigError(
-                f"{path} was written by an older pytest-onepixel (report schema {schema}, whose "
-                f"settings mix what was asked with what was measured); this version reads schema "
-                f"{SCHEMA_VERSION}: run the gates again to make a new report."
-            )
-        return document, [GateOutcome.from_json(entry) for entry in document["gates"]]
-    except FileNotFoundError:
-        raise ConfigError(f"no such report: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path} cannot be read ({error}).") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise ConfigError(
-            f"{path} is not a pytest-onepixel JSON report ({type(error).__name__}: {error})."
-        ) from None
+    return read_document(path)

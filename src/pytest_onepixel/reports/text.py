@@ -6,13 +6,34 @@ run on one process and on many prints the same thing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..gate.compare import OTHER_DATA
+
 if TYPE_CHECKING:
     from ..gate.outcome import GateOutcome
     from ..result import ImageRecord
+
+#: Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the Unicode
+#: format characters that reorder or hide text (bidi overrides and isolates, zero-width marks).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def terminal_text(text: object) -> str:
+    """`text` on one line, safe to print: every control character (a newline too) shown as an
+    escape (`\\x1b`), so a gate name or message read from a report cannot move the cursor,
+    clear the screen or hide text. Every string the terminal table and `pytest-onepixel`
+    print passes through here."""
+    return _CONTROL.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 EXAMPLES_SHOWN = 3
 TABLE_COLUMNS = (
@@ -123,13 +144,14 @@ def table_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
     ordered = sorted(outcomes, key=lambda outcome: outcome.key)
     lines = format_table([TABLE_COLUMNS, *(summary_row(o) for o in ordered)])
     for outcome in ordered:
-        lines.extend(f"note ({outcome.name}): {note}" for note in outcome.notes)
+        lines.extend(terminal_text(f"note ({outcome.name}): {note}") for note in outcome.notes)
     return lines
 
 
 def compare_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
     """A row per compared gate: baseline rate, new rate, change, verdict of the comparison."""
     rows = [("gate", "baseline", "now", "change", "verdict")]
+    notes = []
     for outcome in sorted(outcomes, key=lambda o: o.key):
         c = outcome.compare
         if c is None:
@@ -141,12 +163,16 @@ def compare_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
         rows.append(
             (outcome.name, f"{c.baseline:.3f}", f"{c.now:.3f}", f"{c.change:+.3f}", verdict)
         )
-    return format_table(rows)
+        if OTHER_DATA in c.reason:
+            note = f"note ({outcome.name}): {OTHER_DATA}: the rates come from different images"
+            notes.append(terminal_text(note))
+    return [*format_table(rows), *notes]
 
 
 def format_table(rows: Sequence[Sequence[str]]) -> list[str]:
     """Fixed-width columns: the first left-aligned, the rest right-aligned, a rule under the
-    header row."""
+    header row. Every cell is made safe for the terminal first (`terminal_text`)."""
+    rows = [[terminal_text(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
 
     def line(row: Sequence[str]) -> str:
