@@ -21,6 +21,8 @@ class GateStatus(str, enum.Enum):
       ended with neither an outcome nor a failure).
     - SHARD: the outcome holds one shard's records (`--onepixel-shard K/N`) and no verdict;
       `pytest-onepixel merge` judges the union of all N shards.
+    - DESELECTED: the gate was collected but this run left it out (`-k`, `-m`, `--deselect`,
+      `--lf`); it has no verdict, and the report of a subset run says which gates it skipped.
     """
 
     PASSED = "passed"
@@ -28,6 +30,7 @@ class GateStatus(str, enum.Enum):
     ERROR = "error"
     NOT_RUN = "not run"
     SHARD = "shard"
+    DESELECTED = "deselected"
 
     __str__ = str.__str__
     __format__ = str.__format__

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from . import hookspecs, interrupts
+from . import hookspecs, interrupts, report_file
 from .ledger import REPORT_ATTRIBUTE
 from .options import add_options
 
 WORKER_GATES = "onepixel_gates"
+WORKER_DESELECTED = "onepixel_deselected"
 
 MARKER_HELP = (
     "onepixel(max_success_rate=..., budget=..., samples=..., pixels=..., seed=..., ...): "
@@ -85,6 +86,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             ledger.expect(item.nodeid, item.name)
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Note the gates a -k/-m/--deselect/--lf run leaves out: the report lists them as such."""
+    if items:
+        from .session import OnePixelSession
+
+        ledger = OnePixelSession.of(items[0].config).ledger
+        for item in items:
+            if _is_gate(item):
+                ledger.deselect(item.nodeid, item.name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Before the first gate: the report says "running", so no older report outlives this run
+    (plugin/report_file.py)."""
+    from .session import OnePixelSession
+
+    report_file.start(OnePixelSession.of(session.config))
+
+
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     """One line at the top of the log saying what the gates run with (as pytest-randomly's
     header says its seed), when there are gates. pytest_report_header would print before
@@ -139,19 +160,32 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the JSON report once every gate has finished, or the run was interrupted (then it
-    says so). A pytest-xdist worker instead sends the controller the gates it collected."""
+    says so); nothing for a run that runs no test. A pytest-xdist worker instead sends the
+    controller the gates it collected and deselected."""
     from .session import OnePixelSession
 
     state = OnePixelSession.of(session.config)
     if state.is_worker:
         session.config.workeroutput[WORKER_GATES] = state.ledger.expected
+        session.config.workeroutput[WORKER_DESELECTED] = state.ledger.deselected
         return
-    state.write_report(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
-    state.write_visuals()
+    if report_file.runs_no_test(session.config) or exitstatus == pytest.ExitCode.USAGE_ERROR:
+        return  # no gate ran (a usage error is marked in pytest_unconfigure)
+    changed = report_file.finish(state, exitstatus) if state.writes_report else None
+    if changed is not None:
+        session.exitstatus = changed
+    try:
+        state.write_visuals()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while drawing: the JSON report is complete
+        state.written.append("onepixel: interrupted while drawing the gallery and HTML report")
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Give SIGTERM back its previous handler."""
+    """Mark the report when pytest stops on a usage error; give SIGTERM back its handler."""
+    from .session import OnePixelSession
+
+    report_file.after_usage_error(config, OnePixelSession.installed(config))
     interrupts.uninstall()
 
 
@@ -170,10 +204,12 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """Under pytest-xdist: every gate a worker collected, sent when it finished."""
     from .session import OnePixelSession
 
-    gates = getattr(node, "workeroutput", {}).get(WORKER_GATES, {})
+    output = getattr(node, "workeroutput", {})
     ledger = OnePixelSession.of(node.config).ledger
-    for nodeid, name in gates.items():
+    for nodeid, name in output.get(WORKER_GATES, {}).items():
         ledger.expect(nodeid, name)
+    for nodeid, name in output.get(WORKER_DESELECTED, {}).items():
+        ledger.deselect(nodeid, name)
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ A report that lists only the gates that finished reads "all passed" when a gate 
 producing an outcome, when its pytest-xdist worker crashed, or when the run was cut short. So
 the ledger records the gates collected (YAML items, including the one item of a gate file that
 cannot be read, and tests that use the `onepixel` fixture or marker), the outcomes that arrive
-on test reports, and the failures that arrive without one; `final()` gives one entry for each,
-with a status.
+on test reports, the failures that arrive without one, and the gates a `-k`/`-m` run deselected;
+`final()` gives one entry for each, with a status.
 
 Under pytest-xdist the controller does not collect: it learns the YAML gates from the node ids
 each worker collected (their file names match the gate-file patterns), the others from reports
-and from what each worker sends when it finishes (`workeroutput`).
+and from what each worker sends when it finishes (`workeroutput`: collected and deselected).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: The key under which an item's test reports carry its gate outcomes.
 REPORT_ATTRIBUTE = "onepixel"
+#: Why a deselected gate has no verdict.
+DESELECTED_REASON = "left out of this run (-k, -m, --deselect or --lf): no verdict"
 #: How many lines of a failure's text an error entry keeps.
 ERROR_LINES = 12
 
@@ -34,9 +36,14 @@ class GateLedger:
     expected: dict[str, str] = field(default_factory=dict)  # node id -> gate name
     outcomes: list[GateOutcome] = field(default_factory=list)  # gates that ran (or errored)
     failures: dict[str, str] = field(default_factory=dict)  # node id -> failure, no outcome
+    deselected: dict[str, str] = field(default_factory=dict)  # node id -> name, left out (-k/-m)
 
     def expect(self, nodeid: str, name: str) -> None:
         self.expected.setdefault(nodeid, name)
+
+    def deselect(self, nodeid: str, name: str) -> None:
+        """A gate collected and then left out of this run (-k, -m, --deselect, --lf)."""
+        self.deselected.setdefault(nodeid, name)
 
     def expect_ids(self, ids: list[str], patterns: list[str]) -> None:
         """YAML gates among node ids `FILE::NAME` whose file matches a gate-file pattern."""
@@ -60,7 +67,7 @@ class GateLedger:
 
     def final(self) -> list[GateOutcome]:
         """One entry per gate: its outcomes, else an error (its test failed without one), else
-        not run."""
+        not run; and one per gate this run deselected."""
         from ..gate.outcome import GateOutcome
         from ..gate.status import GateStatus
 
@@ -73,6 +80,16 @@ class GateLedger:
                 entries.append(GateOutcome.errored(name, self.failures[nodeid], nodeid))
             else:
                 entries.append(GateOutcome(name=name, status=GateStatus.NOT_RUN, nodeid=nodeid))
+        for nodeid, name in self.deselected.items():
+            if nodeid not in finished and nodeid not in self.expected:
+                entries.append(
+                    GateOutcome(
+                        name=name,
+                        status=GateStatus.DESELECTED,
+                        nodeid=nodeid,
+                        reasons=(DESELECTED_REASON,),
+                    )
+                )
         return entries
 
 

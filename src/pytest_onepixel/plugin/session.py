@@ -16,7 +16,6 @@ import pytest
 from ..errors import ConfigError
 from ..settings.session_settings import SessionSettings
 from ..settings.table import GATE_OPTION_KEYS
-from ..version import __version__
 from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path, session_settings
 
@@ -56,8 +55,10 @@ class OnePixelSession:
     baseline: dict[str, GateOutcome] | None  # --onepixel-compare's gates, by node id and name
     ledger: GateLedger = field(default_factory=GateLedger)  # every gate and what became of it
     stopped_by: str | None = None  # the signal that interrupted the run, if one did
+    reported_to: Path | None = None  # where this run's JSON report was written, once it was
     saved_to: Path | None = None  # where this run's report was saved, once it was
     written: list[str] = field(default_factory=list)  # summary lines of the files written
+    interrupted_writing: bool = False  # Ctrl-C or SIGTERM came while the report was written
 
     @classmethod
     def install(cls, config: pytest.Config) -> OnePixelSession:
@@ -89,6 +90,11 @@ class OnePixelSession:
     def of(cls, config: pytest.Config) -> OnePixelSession:
         return config.stash[_SESSION_KEY]
 
+    @classmethod
+    def installed(cls, config: pytest.Config) -> OnePixelSession | None:
+        """The session, or None when pytest stopped before it was set up (a usage error)."""
+        return config.stash.get(_SESSION_KEY, None)
+
     def result_store(self) -> PytestCacheStore | None:
         """Where gate outcomes are cached (None: the cache is off, or pytest has none)."""
         cache = getattr(self.config, "cache", None)
@@ -113,49 +119,41 @@ class OnePixelSession:
         return self.ledger.final()
 
     def terminal_summary(self, terminal: Any) -> None:
-        outcomes = self.outcomes
-        if self.is_worker or not outcomes or terminal.verbosity < -1:
+        """The table of the gates this run selected; a line counting the deselected ones."""
+        from ..gate.status import GateStatus
+
+        outcomes = [o for o in self.outcomes if o.status != GateStatus.DESELECTED]
+        quiet = self.is_worker or terminal.verbosity < -1 or runs_no_test(self.config)
+        if quiet or not (outcomes or self.written):
             return
         from ..reports.text import compare_lines, table_lines
 
         terminal.write_sep("=", "onepixel gates")
-        for line in table_lines(outcomes):
+        for line in table_lines(outcomes) if outcomes else []:
             terminal.write_line(line)
+        deselected = len(self.ledger.deselected.keys() - {o.nodeid for o in outcomes})
+        if deselected:
+            where = ' (listed as "deselected" in the JSON report)' if self.writes_report else ""
+            terminal.write_line(f"{deselected} gate{'s' * (deselected > 1)} deselected{where}")
         if self.baseline is not None:
             terminal.write_line(f"compared with {self.settings.compare}:")
             for line in compare_lines(outcomes):
                 terminal.write_line(line)
         for line in self.written:
             terminal.write_line(line)
-        if self.settings.report is not None:
-            terminal.write_line(f"JSON report: {self.settings.report}")
+        if self.reported_to is not None:
+            terminal.write_line(f"JSON report: {self.reported_to}")
         if self.saved_to is not None:
             terminal.write_line(f"saved run: {self.saved_to}")
 
-    def write_report(self, interrupted: bool) -> None:
-        """The JSON report of every gate (and its saved copy under .onepixel/); an interrupted
-        run says so, and which signal stopped it."""
-        if not self.writes_report:
-            return
-        from ..reports.history import next_path
-        from ..reports.json_report import report_document, write_atomically
-
+    def report_options(self) -> dict[str, Any]:
+        """The report's `options`: the gate options given, and the run's."""
         settings = self.settings
-        options = {**self.ini, **self.cli, "full": settings.full, "report": str(settings.report)}
-        document = report_document(self.outcomes, options, __version__)
-        document["interrupted"] = interrupted or self.stopped_by is not None
-        document["signal"] = self.stopped_by
-        if settings.shard is not None:
-            document["shard"] = {"index": settings.shard[0], "count": settings.shard[1]}
-        if settings.report is not None:
-            write_atomically(settings.report, document)
-        if settings.save_name is not None:
-            self.saved_to = next_path(self.config.rootpath, settings.save_name)
-            write_atomically(self.saved_to, document)
+        return {**self.ini, **self.cli, "full": settings.full, "report": str(settings.report)}
 
     def write_visuals(self) -> None:
         """The gallery folder and the HTML report, when asked for (not in xdist workers)."""
-        if self.is_worker:
+        if self.is_worker or self.interrupted_writing:
             return
         from datetime import datetime, timezone
 
@@ -164,6 +162,13 @@ class OnePixelSession:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         pictures = self.settings.gallery_dir, self.settings.html
         self.written += write_pictures(self.outcomes, *pictures, created)
+
+
+def runs_no_test(config: pytest.Config) -> bool:
+    """--collect-only, --setup-plan or --setup-only: no gate runs, so there is no table and no
+    report is written (plugin/report_file.py)."""
+    names = ("collectonly", "setupplan", "setuponly")
+    return any(getattr(config.option, name, False) for name in names)
 
 
 def _baseline(config: pytest.Config, given: str | None) -> dict[str, GateOutcome] | None:

@@ -1,20 +1,31 @@
 """Saved runs: each run's JSON report kept under `.onepixel/` in the project, as pytest-benchmark
 keeps its runs under `.benchmarks/`.
 
-A saved run is named `NNNN_LABEL_TIME.json`: a counter (so the newest sorts last), the name the
-user gave with `--onepixel-save=NAME` or else the short git commit (when the project is a git
-checkout), and the UTC time. `--onepixel-compare last` compares with the newest.
+A saved run is named `NNNN_LABEL_TIME.json`: a counter, the name the user gave with
+`--onepixel-save=NAME` or else the short git commit (when the project is a git checkout), and the
+UTC time. `--onepixel-compare last` compares with the newest.
+
+Runs are ordered by the counter's value (not its text: `10000_` comes after `9999_`), then by
+modification time and name, and a new run takes the highest counter plus one; so the run just
+saved is always `last`, whatever numbers hand-made files already carry. The label is the name
+cut to `LABEL_LENGTH` characters the file system accepts anywhere (a 300-character name would
+otherwise exceed the 255-byte limit on a file name); a name cut short ends in a hash of the
+whole name, and the counter keeps any two runs' files apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 FOLDER = ".onepixel"
-_SAVED = re.compile(r"^(\d{4})_.*\.json$")
+_SAVED = re.compile(r"^(\d+)_.*\.json$")
+#: The longest label in a saved run's name (with its hash, when it has one).
+LABEL_LENGTH = 64
+_HASH_LENGTH = 8
 
 
 def saved_runs(root: Path) -> list[Path]:
@@ -22,7 +33,16 @@ def saved_runs(root: Path) -> list[Path]:
     folder = root / FOLDER
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if _SAVED.match(p.name))
+    return sorted((p for p in folder.iterdir() if _SAVED.match(p.name)), key=_order)
+
+
+def _order(path: Path) -> tuple[int, float, str]:
+    """By counter value, then modification time, then name."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return int(_SAVED.match(path.name).group(1)), mtime, path.name
 
 
 def newest(root: Path) -> Path | None:
@@ -34,9 +54,9 @@ def next_path(root: Path, name: str | None) -> Path:
     """Where the next saved run goes."""
     runs = saved_runs(root)
     counter = int(_SAVED.match(runs[-1].name).group(1)) + 1 if runs else 1
-    label = _safe(name) if name else git_commit(root) or "run"
+    label_ = label(name) if name else git_commit(root) or "run"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return root / FOLDER / f"{counter:04d}_{label}_{stamp}.json"
+    return root / FOLDER / f"{counter:04d}_{label_}_{stamp}.json"
 
 
 def git_commit(root: Path) -> str | None:
@@ -55,5 +75,12 @@ def git_commit(root: Path) -> str | None:
     return commit if done.returncode == 0 and commit else None
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+def label(name: str) -> str:
+    """`name` as part of a file name: letters, digits, `.`, `_` and `-` only, at most
+    LABEL_LENGTH characters; a name cut short ends in `-` and a hash of the whole name. (The
+    counter already keeps files apart: `a/b` and `a b` both read `a-b`.)"""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    if len(safe) <= LABEL_LENGTH:
+        return safe
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LENGTH]
+    return f"{safe[: LABEL_LENGTH - _HASH_LENGTH - 1].rstrip('-.')}-{digest}"

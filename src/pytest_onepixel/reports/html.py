@@ -40,6 +40,12 @@ COLUMNS = ("gate", "status", *TABLE_COLUMNS[1:-1], "cached")
 #: A status's CSS class; a status that is none of these (a doctored report) gets "unknown".
 STATUS_CLASSES = {status: status.value.replace(" ", "-") for status in GateStatus}
 
+#: Why a gate has no verdict, by status.
+NO_VERDICT = {
+    GateStatus.ERROR: "could not run",
+    GateStatus.DESELECTED: "was deselected in this run (-k, -m or --deselect)",
+}
+
 
 def html_report(
     outcomes: Sequence[GateOutcome],
@@ -96,9 +102,7 @@ def _gate(outcome: GateOutcome, svg: str | None) -> dict[str, Any]:
         "row": [str(outcome.status), *numbers, "yes" if outcome.cached else "no"],
         "nodeid": outcome.nodeid,
         "verdict": _verdict(outcome),
-        "no_verdict": "could not run"
-        if outcome.status == GateStatus.ERROR
-        else "was collected but not run",
+        "no_verdict": NO_VERDICT.get(outcome.status, "was collected but not run"),
         "reasons": list(outcome.reasons),
         "notes": list(outcome.notes),
         "error": outcome.error,
