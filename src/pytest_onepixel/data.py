@@ -4,6 +4,11 @@ Sources: an ``.npz`` (keys ``x``/``y`` by default), a pair of ``.npy`` files, a 
 sub-folder of images per class (Pillow, extra ``images``), or a ``"package.module:function"``
 returning ``(images, labels)`` or ``(images, labels, class_names)``.
 
+An image folder's labels are the class indices of its sub-folders: by default the sub-folders
+sorted by name (``cat, dog, zebra`` -> 0, 1, 2, what torchvision's ``ImageFolder`` does), or as
+`classes` says (the names in class order, or ``{name: index}``). A model trained with another
+order gets the wrong labels, which the gate's clean-accuracy floor then catches.
+
 The sample keeps its random order: the gate attacks it in that order, so any prefix at which an
 early verdict stops is itself a random sample of the data.
 """
@@ -17,10 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validators
 from .errors import DataError, OnePixelWarning
 from .importing import first_line, import_object, looks_like_spec
 from .paths import unreadable_reason
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -51,11 +59,23 @@ def load_data(
     *,
     x_key: str = "x",
     y_key: str = "y",
+    classes: Sequence[str] | Mapping[str, int] | None = None,
 ) -> Dataset:
     """Load held-out images and labels from any supported source (see the module docstring).
 
     A pair of .npy files is given as ``(x_path, y_path)`` or ``{"x": ..., "y": ...}``.
+    `classes` (image folders only) gives each sub-folder's class index: the sub-folder names in
+    class order, or a mapping of name to index; by default the sorted names are 0, 1, ...
     """
+    if classes is not None:
+        classes = _valid_classes(classes)
+    if classes is not None and not (
+        isinstance(source, (str, Path)) and not looks_like_spec(source) and Path(source).is_dir()
+    ):
+        raise DataError(
+            f"`classes` names an image folder's sub-folders, but data {source} is not a folder "
+            "of class sub-folders: its labels are already class indices. Remove `classes`."
+        )
     if isinstance(source, Mapping):
         missing = {"x", "y"} - set(source)
         if missing:
@@ -72,7 +92,7 @@ def load_data(
         return _from_function(str(source))
     path = Path(source)
     if path.is_dir():
-        return _from_folder(path)
+        return _from_folder(path, classes)
     reason = unreadable_reason(path)
     if reason is not None:
         raise DataError(
@@ -126,6 +146,7 @@ def _stratified(labels: np.ndarray, samples: int, rng: np.random.Generator) -> n
 
 
 def _from_npz(path: Path, x_key: str, y_key: str) -> Dataset:
+    _check_magic(path, ZIP_MAGIC, "a readable .npz file", "np.savez(path, x=images, y=labels)")
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception as error:
@@ -160,6 +181,7 @@ def _load_npy(path: str | Path) -> np.ndarray:
     reason = unreadable_reason(path)
     if reason is not None:
         raise DataError(f"data file {path} {reason}. Check the path.")
+    _check_magic(path, NPY_MAGIC, "a NumPy array file (.npy)", "np.save(path, array)")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -168,6 +190,27 @@ def _load_npy(path: str | Path) -> np.ndarray:
         raise DataError(f"{path} is not a readable .npy file ({first_line(error)}).") from None
     except Exception as error:
         raise DataError(f"{path} is not a readable .npy file ({first_line(error)}).") from None
+
+
+def _check_magic(path: Path, magic: bytes, kind: str, how: str) -> None:
+    """np.load takes a file without its format's leading bytes for a pickle (and refuses it as
+    "pickled data"), so a text file named .npy would be called a file of Python objects: look
+    at the first bytes first and say what the file is instead."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except OSError as error:
+        raise DataError(f"data file {path} cannot be read ({error.strerror}).") from None
+    if head.startswith(magic):
+        return
+    if head.startswith(NPY_MAGIC):
+        found = "it holds a single array (.npy content), not an .npz archive"
+    elif head.startswith(ZIP_MAGIC):
+        found = "it is a zip archive (an .npz?), not a single array"
+    else:
+        found = "it is empty" if not head else f"it starts with {head!r}"
+    shown = f"{path} (a link to {path.resolve()})" if path.is_symlink() else f"{path}"
+    raise DataError(f"{shown} is not {kind}: {found}. Save the arrays with {how}.")
 
 
 def _object_array_text(path: Path, key: str | None) -> str:
@@ -179,7 +222,7 @@ def _object_array_text(path: Path, key: str | None) -> str:
     )
 
 
-def _from_folder(folder: Path) -> Dataset:
+def _from_folder(folder: Path, classes: Sequence[str] | Mapping[str, int] | None) -> Dataset:
     try:
         from PIL import Image
     except ImportError:
@@ -187,11 +230,13 @@ def _from_folder(folder: Path) -> Dataset:
             f"reading the image folder {folder} needs Pillow: pip install "
             "'pytest-onepixel[images]'."
         ) from None
-    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir())
+    indices = _class_indices(
+        folder, sorted(d.name for d in folder.iterdir() if d.is_dir()), classes
+    )
     files = [
         (label, f)
-        for label, d in enumerate(class_dirs)
-        for f in sorted(d.iterdir())
+        for name, label in indices.items()
+        for f in sorted((folder / name).iterdir())
         if f.suffix.lower() in IMAGE_SUFFIXES
     ]
     if not files:
@@ -211,9 +256,53 @@ def _from_folder(folder: Path) -> Dataset:
             "them to one size first."
         )
     labels = np.array([label for label, _ in files], dtype=np.int64)
-    names = tuple(d.name for d in class_dirs)
-    dataset = _checked(np.stack(arrays), labels, names, "NHWC", str(folder))
+    dataset = _checked(np.stack(arrays), labels, _names(indices, classes), "NHWC", str(folder))
     return replace(dataset, files=tuple(str(path.relative_to(folder)) for _, path in files))
+
+
+def _valid_classes(classes: object) -> list[str] | dict[str, int]:
+    try:
+        return validators.classes(list(classes) if isinstance(classes, tuple) else classes)
+    except ValueError as error:
+        raise DataError(f"`classes` must be {error}; found {classes!r}.") from None
+
+
+def _names(
+    indices: Mapping[str, int], classes: Sequence[str] | Mapping[str, int] | None
+) -> tuple[str, ...]:
+    """Class names by index (every name `classes` gives, with or without a sub-folder; an
+    index no name has is shown as the number)."""
+    given = dict(indices)
+    if isinstance(classes, Mapping):
+        given = dict(classes)
+    elif classes is not None:
+        given = {name: index for index, name in enumerate(classes)}
+    names = [str(i) for i in range(max(given.values()) + 1)]
+    for name, index in given.items():
+        names[index] = name
+    return tuple(names)
+
+
+def _class_indices(
+    folder: Path, found: list[str], classes: Sequence[str] | Mapping[str, int] | None
+) -> dict[str, int]:
+    """Each sub-folder's class index, in the order the images are read: the sorted names by
+    default; else as `classes` says, which must name every sub-folder (an image whose class
+    is not given cannot be labelled). A name without a sub-folder is a class with no
+    held-out images."""
+    if classes is None:
+        return {name: index for index, name in enumerate(found)}
+    given = classes if isinstance(classes, Mapping) else {n: i for i, n in enumerate(classes)}
+    unnamed = [name for name in found if name not in given]
+    if unnamed:
+        missing = [name for name in given if name not in found]
+        hint = f"; `classes` names {missing[:5]}, which are not sub-folders" if missing else ""
+        raise DataError(
+            f"`classes` does not give the class of the sub-folder(s) {unnamed[:5]} of {folder} "
+            f"(its sub-folders: {found[:10]}){hint}. List every sub-folder in `classes`, in "
+            "class order or as {name: index}."
+        )
+    return {name: int(given[name]) for name in sorted(found, key=lambda n: given[n])}
 
 
 def _from_function(spec: str) -> Dataset:

@@ -165,3 +165,24 @@ def tolerance(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError("a rise of the success rate between 0 and 1, such as 0.05")
     return float(value)
+
+
+def classes(value: object) -> list[str] | dict[str, int]:
+    """An image folder's classes: the sub-folder names in class-index order, or a mapping of
+    sub-folder name to class index (each index once)."""
+    message = (
+        "the sub-folder names in class order, such as [cat, dog], or a mapping such as "
+        "{cat: 0, dog: 1} (each name and index once)"
+    )
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) and v for v in value) and len(set(value)) == len(value):
+            return list(value)
+    elif isinstance(value, Mapping) and value:
+        names_ok = all(isinstance(k, str) and k for k in value)
+        indices = list(value.values())
+        indices_ok = all(
+            isinstance(i, numbers.Integral) and not isinstance(i, bool) and i >= 0 for i in indices
+        )
+        if names_ok and indices_ok and len(set(indices)) == len(indices):
+            return {str(k): int(i) for k, i in value.items()}
+    raise ValueError(message)

@@ -62,7 +62,8 @@ def problems(draw: st.DrawFn, max_images: int = 6) -> Problem:
 
 
 def run(problem: Problem, **overrides: object) -> AttackResult:
-    options = {**problem.options, "layout": problem.layout, **overrides}
+    # LinearModel returns logits, which may all happen to lie in [0, 1]: say what they are.
+    options = {**problem.options, "layout": problem.layout, "scores": "logits", **overrides}
     return attack(problem.model, problem.images, problem.labels, **options)
 
 
@@ -197,6 +198,7 @@ def test_records_do_not_depend_on_the_other_images(problem: Problem, shuffle) ->
         indices=kept,
         layout=problem.layout,
         max_batch=5,
+        scores="logits",
         **problem.options,
     )
     assert [r.index for r in subset.records] == kept

@@ -140,3 +140,11 @@ def test_a_model_failing_after_earlier_answers_is_not_blamed_on_layout() -> None
     message = str(failed.value)
     assert "after answering 3 earlier batch(es)" in message and "max_batch" in message
     assert "layout" not in message
+
+
+def test_non_finite_scores_name_the_model() -> None:
+    def broken_head(batch: np.ndarray) -> np.ndarray:
+        return np.full((len(batch), 3), np.nan)
+
+    with pytest.raises(ModelOutputError, match=r"callable .*broken_head returned non-finite"):
+        attack(broken_head, IMAGES, LABELS)

@@ -114,7 +114,8 @@ def test_output_from_yaml(repo) -> None:
     write_gates(
         repo,
         """\
-        defaults: {samples: 20, pixel_range: [0, 16], budget: 10, max_success_rate: 1.0}
+        defaults: {samples: 20, pixel_range: [0, 16], budget: 10, max_success_rate: 1.0,
+                   min_clean_accuracy: 0}  # the head is not trained for these labels
         models:
           - {name: picked, model: "heads:tuple_head", data: data/holdout.npz, output: 1}
           - {name: ambiguous, model: "heads:tuple_head", data: data/holdout.npz}

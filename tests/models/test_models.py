@@ -15,6 +15,7 @@ from tinynet import ChannelsLast, TinyNet, make
 from pytest_onepixel import InputError, ModelCallError, ModelLoadError, attack, load_model
 from pytest_onepixel.models.preprocess import PreprocessedModel
 
+pytestmark = pytest.mark.smoke  # CI's lowest-versions job runs this file
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 17, size=(12, 1, 6, 6)).astype(np.uint8)
 

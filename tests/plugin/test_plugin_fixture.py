@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import CHECK_PREAMBLE
 
+pytestmark = pytest.mark.smoke  # CI's lowest-versions job runs this file
+
 TEST_FILE = (
     CHECK_PREAMBLE
     + """

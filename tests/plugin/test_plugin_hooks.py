@@ -46,7 +46,8 @@ def test_a_projects_loader_adds_a_model_format(repo) -> None:
         """\
         defaults: {samples: 20, pixel_range: [0, 16], budget: 20}
         models:
-          - {name: custom, model: models/m.const, data: data/holdout.npz, max_success_rate: 0.0}
+          - {name: custom, model: models/m.const, data: data/holdout.npz, max_success_rate: 0.0,
+             min_clean_accuracy: 0}
           - {name: builtin, model: models/tiny.onnx, data: data/holdout.npz, max_success_rate: 1.0}
         """,
     )

@@ -10,6 +10,7 @@ import pytest
 from conftest import GATES, write_gates
 
 
+@pytest.mark.smoke
 def test_a_gate_under_its_threshold_passes_and_one_over_it_fails(repo) -> None:
     write_gates(repo)
     result = repo.runpytest("--onepixel-budget=40")
@@ -70,6 +71,7 @@ def budget_used(repo: pytest.Pytester, *args: str) -> int:
     return json.loads((repo.path / "report.json").read_text())["gates"][0]["settings"]["budget"]
 
 
+@pytest.mark.smoke
 def test_precedence_cli_marker_entry_defaults_ini_builtin(repo) -> None:
     gate = (
         "  - {name: g, model: models/tiny.onnx, data: data/holdout.npz, max_success_rate: 1.0%s}\n"
@@ -101,6 +103,7 @@ def test_cli_threshold_overrides_every_gate(repo) -> None:
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.smoke
 def test_ini_keys_set_report_and_samples(repo) -> None:
     write_gates(repo, GATES.replace("samples: 20, ", ""))
     repo.makeini(
@@ -111,6 +114,7 @@ def test_ini_keys_set_report_and_samples(repo) -> None:
     assert [g["summary"]["sampled"] for g in report["gates"]] == [8, 8]
 
 
+@pytest.mark.smoke
 def test_json_report_content(repo) -> None:
     write_gates(repo)
     result = repo.runpytest("--onepixel-budget=20", "--onepixel-report=report.json")
@@ -130,6 +134,7 @@ def test_json_report_content(repo) -> None:
     assert not list(repo.path.glob(".report.json.*")), "temp file left behind"
 
 
+@pytest.mark.smoke
 def test_junit_xml_carries_the_properties(repo) -> None:
     write_gates(repo)
     repo.runpytest("--onepixel-budget=20", "--junitxml=junit.xml")
@@ -219,6 +224,7 @@ def test_entry_errors_name_file_line_and_key(repo, text, expected) -> None:
         ("models: []\n", "*onepixel.yaml:1: `models` must be a non-empty list*"),
     ],
 )
+@pytest.mark.smoke
 def test_file_errors_fail_the_files_one_item_naming_file_and_line(repo, text, expected) -> None:
     """A file that cannot be read is one failed item (not a collection error, which would stop
     every other gate): its message names the file and line."""
@@ -347,7 +353,7 @@ def test_rgb_image_folder_feeds_an_nchw_model(pytester) -> None:
     write_gates(
         pytester,
         "models:\n  - {name: rgb, model: rgb.onnx, data: data, samples: 8, "
-        "max_success_rate: 1.0}\n",
+        "max_success_rate: 1.0, min_clean_accuracy: 0}\n",
     )
     result = pytester.runpytest("--onepixel-budget=10", "--onepixel-report=r.json")
     result.assert_outcomes(passed=1)

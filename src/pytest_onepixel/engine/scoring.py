@@ -1,9 +1,19 @@
 """Calling the model and turning what it returns into validated class probabilities.
 
-The engine accepts any callable that maps a float32 batch to class scores. Models differ in
-whether they end in a softmax, so each row is taken as probabilities when it already is one
-(entries in [0, 1] summing to 1) and passed through a softmax otherwise. Deciding per row keeps an
-image's result independent of which other images share its batch.
+The engine accepts any callable that maps a float32 batch to class scores: logits or
+probabilities, as the `scores` setting says. Told nothing (`scores=None`), each row is read on
+its own, so an image's result does not depend on which other images share its batch:
+
+- entries in [0, 1] summing to 1: probabilities, kept as the model gave them;
+- an entry outside [0, 1]: logits, passed through a softmax (and from then on the model is
+  known to give logits);
+- entries all in [0, 1] not summing to 1 (and not all equal), from a model not yet seen
+  giving logits: sigmoid (multi-label) outputs, or logits that happen to lie in [0, 1]. A
+  softmax would report confidences the model never gave (0.17 where it said 0.97), so these
+  are refused and the error asks for `scores: logits` or `scores: probabilities`.
+
+`scores="probabilities"` requires every row to be a probability vector and keeps it;
+`scores="logits"` softmaxes every row.
 """
 
 from __future__ import annotations
@@ -18,15 +28,27 @@ from ..importing import first_line
 ModelFn = Callable[[np.ndarray], object]
 
 _SUM_TOLERANCE = 1e-4
+SCORE_KINDS = ("logits", "probabilities")
 
 
 class ScoreFunction:
-    """Wraps a model: checks every output and returns probabilities as float64 (n, classes)."""
+    """Wraps a model: checks every output and returns probabilities as float64 (n, classes).
 
-    def __init__(self, model: ModelFn) -> None:
+    `scores` says what the model returns ("logits", "probabilities", or None: told from the
+    rows, see the module docstring); `description` names the model in error messages.
+    """
+
+    def __init__(
+        self, model: ModelFn, scores: str | None = None, description: str = "the model"
+    ) -> None:
+        if scores not in (None, *SCORE_KINDS):
+            raise ValueError(f"scores must be None, 'logits' or 'probabilities'; got {scores!r}")
         self._model = model
+        self.scores = scores
+        self.description = description
         self.num_classes: int | None = None
         self.answered = 0  # batches the model has scored without raising
+        self.seen_logits = scores == "logits"  # a row proved the outputs are logits
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         try:
@@ -37,33 +59,43 @@ class ScoreFunction:
             raise ModelCallError(self._call_failed_text(error, batch.shape)) from error
         self.answered += 1
         scores = _as_array(raw)
-        n = batch.shape[0]
+        self._check_shape(scores, batch.shape)
+        if not np.isfinite(scores).all():
+            bad = int((~np.isfinite(scores)).any(axis=1).sum())
+            raise ModelOutputError(
+                f"{self.description} returned non-finite scores (NaN or inf) for {bad} of "
+                f"{len(scores)} images. Check its weights and that the inputs are in the range "
+                "it expects (`pixel_range`, `preprocess`)."
+            )
+        return self._probabilities(scores)
+
+    def _check_shape(self, scores: np.ndarray, shape: tuple[int, ...]) -> None:
+        n = shape[0]
         if scores.ndim != 2 or scores.shape[0] != n:
             raise ModelOutputError(
                 f"the model must return class scores of shape (batch, classes); for a batch of "
-                f"{n} images of shape {batch.shape[1:]} it returned shape {scores.shape}. "
-                "Return one row of logits or probabilities per image."
+                f"{n} images of shape {shape[1:]} {self.description} returned shape "
+                f"{scores.shape}. Return one row of logits or probabilities per image."
             )
         if self.num_classes is None:
             if scores.shape[1] < 2:
                 raise ModelOutputError(
-                    f"the model must score at least 2 classes; it returned {scores.shape[1]} "
-                    "column(s) per image. A binary model with one sigmoid output needs both "
-                    "columns: return np.stack([1 - p, p], axis=1)."
+                    f"the model must score at least 2 classes; {self.description} returned "
+                    f"{scores.shape[1]} column(s) per image. A binary model with one sigmoid "
+                    "output needs both columns: return np.stack([1 - p, p], axis=1)."
                 )
             self.num_classes = scores.shape[1]
         elif scores.shape[1] != self.num_classes:
             raise ModelOutputError(
-                f"the model returned {scores.shape[1]} classes for one batch after "
+                f"{self.description} returned {scores.shape[1]} classes for one batch after "
                 f"{self.num_classes} for an earlier one; it must always score the same classes."
             )
-        if not np.isfinite(scores).all():
-            bad = int((~np.isfinite(scores)).any(axis=1).sum())
-            raise ModelOutputError(
-                f"the model returned non-finite scores (NaN or inf) for {bad} of {n} images. "
-                "Check its weights and that the inputs are in the range it expects."
-            )
-        return to_probabilities(scores)
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """The rows as probabilities, per `scores`; a row outside [0, 1] proves logits."""
+        if self.scores is None and not self.seen_logits:
+            self.seen_logits = bool(((scores < 0) | (scores > 1)).any())
+        return to_probabilities(scores, self.scores, self.description, logits_seen=self.seen_logits)
 
     def _call_failed_text(self, error: Exception, shape: tuple[int, ...]) -> str:
         """A model that fails on its first batch most often does not take this input (layout,
@@ -82,23 +114,70 @@ class ScoreFunction:
         )
 
 
-def to_probabilities(scores: np.ndarray) -> np.ndarray:
-    """Rows that are already probability vectors stay; the others get a stable softmax.
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """A numerically stable softmax of each row (float64)."""
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def to_probabilities(
+    scores: np.ndarray,
+    kind: str | None = None,
+    description: str = "the model",
+    *,
+    logits_seen: bool = False,
+) -> np.ndarray:
+    """One batch of finite scores as float64 class probabilities, read as `kind` says (see
+    the module docstring); `logits_seen`: the model is known to give logits, so rows in [0, 1]
+    that do not sum to 1 are logits too.
 
     "Sums to 1" allows for the output's own precision: a float16 softmax is often 1e-3 off.
     """
-    tolerance = _SUM_TOLERANCE
-    if scores.dtype == np.float16:
-        tolerance = 1e-2
+    tolerance = 1e-2 if scores.dtype == np.float16 else _SUM_TOLERANCE
     scores = scores.astype(np.float64, copy=False)
-    is_probability = (
-        (scores >= 0).all(axis=1)
-        & (scores <= 1).all(axis=1)
-        & (np.abs(scores.sum(axis=1) - 1) <= tolerance)
+    if kind == "logits":
+        return softmax(scores)
+    in_unit = ((scores >= 0) & (scores <= 1)).all(axis=1)
+    is_probability = in_unit & (np.abs(scores.sum(axis=1) - 1) <= tolerance)
+    if kind == "probabilities":
+        if not is_probability.all():
+            raise ModelOutputError(_not_probabilities_text(description, scores, is_probability))
+        return scores
+    # A constant row (a blank image through a linear model scores all zeros) says nothing
+    # either way, and every reading of it ranks the classes alike: it is softmaxed.
+    constant = scores.max(axis=1) == scores.min(axis=1)
+    ambiguous = in_unit & ~is_probability & ~constant
+    logits_seen = logits_seen or not in_unit.all()  # a row outside [0, 1] proves logits
+    if ambiguous.any() and not logits_seen:
+        raise ModelOutputError(_ambiguous_text(description, scores[ambiguous]))
+    return np.where(is_probability[:, None], scores, softmax(scores))
+
+
+def _ambiguous_text(description: str, rows: np.ndarray) -> str:
+    example = ", ".join(f"{value:.3g}" for value in rows[0][:6])
+    more = ", ..." if rows.shape[1] > 6 else ""
+    return (
+        f"{description} returned scores that are neither logits nor probabilities it can tell "
+        f"apart: {len(rows)} row(s) lie in [0, 1] but do not sum to 1 (e.g. [{example}{more}], "
+        f"sum {rows[0].sum():.3g}). These are sigmoid (multi-label) outputs, or logits that "
+        "happen to lie in [0, 1]. Say which with `scores: logits` (softmaxed) or "
+        "`scores: probabilities` (rows must sum to 1) in the gate's YAML entry, marker or "
+        "check() (attack(scores=...)). A multi-label model, one independent yes/no per class, "
+        "is not what the gate measures: it attacks the one class a classifier predicts."
     )
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    softmax = shifted / shifted.sum(axis=1, keepdims=True)
-    return np.where(is_probability[:, None], scores, softmax)
+
+
+def _not_probabilities_text(description: str, scores: np.ndarray, ok: np.ndarray) -> str:
+    sums = scores.sum(axis=1)
+    first = int(np.flatnonzero(~ok)[0])
+    low, high = float(scores[first].min()), float(scores[first].max())
+    return (
+        f"`scores: probabilities` was set, but {description} returned rows that are not "
+        f"probabilities: row {first} sums to {sums[first]:.4g} with entries from {low:.3g} to "
+        f"{high:.3g} (each row must lie in [0, 1] and sum to 1 within {_SUM_TOLERANCE:g}). "
+        "If the model returns logits, set `scores: logits`; a multi-label (sigmoid) model is "
+        "not what the gate measures."
+    )
 
 
 def _as_array(raw: object) -> np.ndarray:

@@ -19,13 +19,14 @@ import numpy as np
 
 from ..api import AttackProgress, RunOptions, run_attack
 from ..data import Dataset, load_data, sample
-from ..errors import DataError, InputError, OnePixelWarning
+from ..errors import DataError, ImageFitError, InputError, ModelCallError, OnePixelWarning
 from ..models import Model, load_model
-from ..models.identity import content_hash_of
+from ..models.identity import cache_identity, loaded_identity
 from ..result import AttackResult
 from ..settings.gate_settings import GateSettings, GateSource
 from ..version import __version__
-from .cache import ResultStore, cache_key, read_entry, write_entry
+from .cache import Expected, ResultStore, cache_key, read_entry, write_entry
+from .cache_entry import Entry
 from .early import EarlyVerdict
 from .outcome import GateOutcome
 from .spec import GateSpec
@@ -89,17 +90,26 @@ def run_gate(request: GateRequest) -> GateRun:
     settings = request.settings
     spec = GateSpec.from_settings(settings, request.name)
     dataset, drawn = _held_out(request)
-    model, key = _cache_key(request, drawn)
+    model, key, note = _cache_key(request, drawn)
     if key is not None and not request.refresh:
-        cached = read_entry(request.cache, key)
-        if cached is not None:
-            return _from_cache(request, cached, drawn, start)
+        shape = tuple(drawn.images.shape[1:])
+        expected = Expected(
+            drawn.labels, _indices(drawn), shape, settings, spec, request.full, request.shard
+        )
+        found = read_entry(request.cache, key, expected)
+        if found.entry is not None:
+            return _from_cache(request, spec, found.entry, dataset, drawn, start)
+        if found.rejected:
+            note = f"cache entry {key[:12]} rejected: {found.rejected}; attacked again"
     model = model or request.load_model(request.model, request.model_options())
     try:
         result = _attack(request, spec, model, dataset, drawn)
     except InputError as error:
         # The arrays came from the data source: say which one.
         raise DataError(f"{dataset.source}: {error}") from None
+    except (ImageFitError, ModelCallError) as error:
+        # The model is named already; the images that do not fit it come from the data source.
+        raise type(error)(f"{error} (the images come from {dataset.source})") from None
     if dataset.files is not None:  # records name the image files they came from
         files = dataset.files
         records = tuple(replace(r, file=files[r.index]) for r in result.records)
@@ -122,6 +132,8 @@ def run_gate(request: GateRequest) -> GateRun:
     )
     if request.shard is not None:
         outcome = as_shard(outcome, result, drawn)
+    if note:
+        outcome = replace(outcome, notes=(*outcome.notes, note))
     if key is not None:
         write_entry(request.cache, key, outcome)
     return GateRun(result, outcome)
@@ -137,38 +149,66 @@ def as_shard(outcome: GateOutcome, result: AttackResult, drawn: _Drawn) -> GateO
     return replace(outcome, status=GateStatus.SHARD, reasons=(reason,), shard=shard)
 
 
-def _cache_key(request: GateRequest, drawn: _Drawn) -> tuple[Model | None, str | None]:
-    """The cache key (None without a cache), and the model if it had to be loaded to hash it
-    (a source `content_hash_of` cannot hash without loading, e.g. a project's own format)."""
+def _cache_key(request: GateRequest, drawn: _Drawn) -> tuple[Model | None, str | None, str | None]:
+    """The cache key (None without a cache, or for a model that cannot be hashed completely),
+    the model if it had to be loaded to hash it (a source only a loader hook knows), and a
+    note saying why the gate is not cached, for live Python code without a `cache_key`."""
     if request.cache is None:
-        return None, None
+        return None, None, None
     model = None
     options = request.model_options()
-    model_hash = content_hash_of(request.model, options)
-    if model_hash is None:
+    identity = cache_identity(request.model, options, request.settings.cache_key)
+    if identity.load:
         model = request.load_model(request.model, options)
-        model_hash = model.content_hash
-    indices = np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
-    sample = data_hash(drawn.images, np.stack([drawn.labels, indices]))
+        identity = loaded_identity(model)
+    if identity.hash is None:
+        return model, None, identity.reason or None
+    sample = data_hash(drawn.images, np.stack([drawn.labels, _indices(drawn)]))
     settings = {**request.settings.to_json(), "shard": request.shard}
-    key = cache_key(model_hash, sample, settings, request.full, __version__)
-    return model, key
+    key = cache_key(identity.hash, sample, settings, request.full, __version__)
+    return model, key, None
 
 
-def _from_cache(request: GateRequest, cached: GateOutcome, drawn: _Drawn, start: float) -> GateRun:
-    """A cache hit as a run: the stored outcome, marked cached, with this request's settings
-    (the key holds all but the drawing ones, which a hit takes as they are now) and the
-    sample's images for the caller's AttackResult (records carry everything else)."""
-    outcome = replace(
-        cached,
-        name=request.name,
-        nodeid="",
-        cached=True,
-        seconds=round(time.perf_counter() - start, 3),
+def _indices(drawn: _Drawn) -> np.ndarray:
+    return np.arange(len(drawn.labels)) if drawn.indices is None else drawn.indices
+
+
+def _from_cache(
+    request: GateRequest,
+    spec: GateSpec,
+    entry: Entry,
+    dataset: Dataset,
+    drawn: _Drawn,
+    start: float,
+) -> GateRun:
+    """A cache hit as a run: the entry's records and Measured block (checked to fit this
+    request by gate/cache_entry.py), judged again against this request's gate and settings as
+    if just attacked; nothing the entry might say about a verdict is read."""
+    records = entry.records
+    if dataset.files is not None:  # records name the image files they came from
+        records = tuple(replace(r, file=dataset.files[r.index]) for r in records)
+    # A shard's records are some of the sample's images.
+    images = drawn.images if request.shard is None else drawn.images[list(entry.positions)]
+    result = AttackResult(records, request.settings, entry.measured, images)
+    outcome = GateOutcome.judged(
+        request.name,
+        spec,
+        records,
         settings=request.settings,
+        measured=entry.measured,
+        model=entry.model,
+        data={
+            "source": dataset.source,
+            "hash": data_hash(drawn.images, drawn.labels),
+            "class_names": list(dataset.class_names) if dataset.class_names else None,
+        },
+        notes=_notes(result),
+        seconds=round(time.perf_counter() - start, 3),
+        full=request.full or request.shard is not None,
     )
-    result = AttackResult(outcome.records, request.settings, outcome.measured, drawn.images)
-    return GateRun(result, outcome)
+    if request.shard is not None:
+        outcome = as_shard(outcome, result, drawn)
+    return GateRun(result, replace(outcome, cached=True))
 
 
 def _attack(
@@ -193,15 +233,7 @@ def _attack(
 def _notes(result: AttackResult) -> list[str]:
     """What a reader of the verdict must know about how it was reached; the rejected-successes
     note is also a warning, since it means the model's answers are not repeatable."""
-    notes = list(result.measured.notes)
-    check = result.measured.model_check
-    if not check["stable"]:
-        notes.append(
-            f"unstable model attacked anyway (allow_unstable_model): its scores differ by up to "
-            f"{check['max_difference']:.3g} when images are scored {check['differs']} "
-            f"(likely {check['cause']}); the early verdict was off, and the rate may change "
-            "with max_batch and between runs"
-        )
+    notes = list(result.measured.notes)  # no generation, slower paths, an unstable model
     counts = result.counts
     if counts.rejected > max(REJECTED_FRACTION * counts.attacked, 0):
         text = (
@@ -226,7 +258,9 @@ def _held_out(request: GateRequest) -> tuple[Dataset, _Drawn]:
     arrays `onepixel.check()` was given."""
     settings, source = request.settings, request.source
     if request.images is None:
-        dataset = load_data(source.data, x_key=source.x_key, y_key=source.y_key)
+        dataset = load_data(
+            source.data, x_key=source.x_key, y_key=source.y_key, classes=source.classes
+        )
         indices = None
     else:
         dataset = Dataset(

@@ -4,6 +4,13 @@ The verdict is a function of the records alone (not of the images or the run), s
 function judges a local run, a merge of shards and a report read back from JSON. With skipped
 images (an early verdict stopped the gate) it is the settled verdict, which equals the full
 run's by construction (gate/early.py).
+
+A gate whose model gets most of its sample wrong fails whatever its success rate: the attack
+measures nothing on images the model never got right, and a clean accuracy far below a
+released model's means the labels or the images are wrong more often than the model is
+(an image folder read in another class order, images in another layout). The floor is the
+gate's `min_clean_accuracy`, or DEFAULT_MIN_CLEAN_ACCURACY when it is not set; a team whose
+model really is that weak sets `min_clean_accuracy` to what it expects (0 turns it off).
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from dataclasses import dataclass
 from ..result import Counts, ImageRecord, successes_within
 from .spec import GateSpec
 from .statistics import interval, needed_text
+
+#: The clean-accuracy floor of a gate that sets no `min_clean_accuracy`.
+DEFAULT_MIN_CLEAN_ACCURACY = 0.5
 
 
 @dataclass(frozen=True)
@@ -35,11 +45,9 @@ def judge(spec: GateSpec, records: Sequence[ImageRecord]) -> Verdict:
     reasons: list[str] = []
     failed = False
     floor = spec.min_clean_accuracy
-    if floor is not None and counts.clean_accuracy < floor:
+    if counts.clean_accuracy < (DEFAULT_MIN_CLEAN_ACCURACY if floor is None else floor):
         failed = True
-        reasons.append(
-            f"clean accuracy {counts.clean_accuracy:.3f} < min_clean_accuracy {floor:.3f}"
-        )
+        reasons.append(_below_floor(counts, floor))
     total = counts.attacked + counts.skipped
     if total == 0:
         return Verdict(False, (*reasons, _nothing_attacked(counts)))
@@ -114,6 +122,33 @@ def _explain(
         f"{'>' if not ok else '<='} threshold {limit:.3f} (lenient mode fails only when it is "
         "above the threshold)"
     )
+
+
+def _below_floor(counts: Counts, floor: float | None) -> str:
+    """Why a clean accuracy below the floor fails the gate; far below (under the default
+    floor) it names the likely causes and how a weak model opts out."""
+    accuracy = counts.clean_accuracy
+    if floor is None:
+        shown = (
+            f"clean accuracy {accuracy:.3f} < {DEFAULT_MIN_CLEAN_ACCURACY:.3f} (the floor of "
+            "a gate without min_clean_accuracy)"
+        )
+    else:
+        shown = f"clean accuracy {accuracy:.3f} < min_clean_accuracy {floor:.3f}"
+    if accuracy >= DEFAULT_MIN_CLEAN_ACCURACY:
+        return shown
+    text = (
+        f"{shown}: the model got {counts.clean_correct} of {counts.sampled} sampled images "
+        "right. Likely causes: labels in another class order than the model's (an image "
+        "folder's labels follow its sub-folder names sorted, unless `classes` gives the "
+        "order), or images in another layout than the model takes (`layout`, `data_layout`)"
+    )
+    if floor is None:
+        text += (
+            ". If the model really is this weak, set min_clean_accuracy to what it should "
+            "reach (e.g. 0.2, or 0 to turn the floor off)"
+        )
+    return text
 
 
 def _nothing_attacked(counts: Counts) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ImageFitError, ModelLoadError
 from .base import existing_file, predict_in_fixed_batches
 from .identity import onnx_hash
 
@@ -99,7 +99,7 @@ class OnnxModel:
         if rank == 3 and len(wanted) == 4:  # one-channel images; predict() adds the axis
             per_image = (*per_image, 1) if self.layout == "NHWC" else (1, *per_image)
         if len(wanted) != len(per_image) + 1:
-            raise ModelLoadError(
+            raise ImageFitError(
                 f"{self.path} takes rank-{len(wanted)} input {_shape_text(wanted)} but the "
                 f"images are rank {rank} with shape (N, {', '.join(map(str, image_shape))}). "
                 "Reshape the data or export the model for this shape."
@@ -108,7 +108,7 @@ class OnnxModel:
             if want is not None and want != have:
                 channel_axis = len(wanted) == 4 and axis == (1 if layout == "NCHW" else 3)
                 what = "channel count" if channel_axis else "size"
-                raise ModelLoadError(
+                raise ImageFitError(
                     f"{self.path} takes input {_shape_text(wanted)} but the images have shape "
                     f"(N, {', '.join(map(str, per_image))}) in layout {layout}: the {what} on "
                     f"axis {axis} is {have}, the model wants {want}. Check `layout` and that "

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import ModelLoadError
+from ..errors import ImageFitError
 from .base import Model
 
 
@@ -43,7 +43,7 @@ class PreprocessedModel:
         axis = 1 if self.layout == "NCHW" else 3
         channels = batch.shape[axis] if batch.ndim == 4 else 1
         if len(vector) != channels:
-            raise ModelLoadError(
+            raise ImageFitError(
                 f"preprocess {name} has {len(vector)} values but the images have {channels} "
                 "channel(s); give one value per channel or a single value."
             )

@@ -53,7 +53,11 @@ class GateSettings:
         0.95, v.level, "confidence level of the intervals", option=True, spelled="float"
     )
     min_clean_accuracy: float | None = setting(
-        None, v.rate, "the gate fails below this accuracy", option=True, spelled="float"
+        None,
+        v.rate,
+        "the gate fails below this clean accuracy (unset: below 0.5; 0 turns the floor off)",
+        option=True,
+        spelled="float",
     )
     device: str = setting(
         "cpu", v.device, "device for PyTorch/ONNX models: cpu, cuda or cuda:N", option=True
@@ -108,7 +112,20 @@ class GateSettings:
     output: str | int | None = setting(
         None, v.output_key, "which output holds the class scores: a name or index"
     )
+    scores: str | None = setting(
+        None,
+        v.choice("logits", "probabilities"),
+        "what the model returns: logits (softmaxed) or probabilities (kept as given; each row "
+        "must sum to 1). Unset: told per row, and rows in [0, 1] that do not sum to 1 (sigmoid, "
+        "multi-label) are refused",
+    )
     trust_pickle: bool = setting(False, v.boolean, "allow loading a whole pickled PyTorch module")
+    cache_key: str | None = setting(
+        None,
+        v.text,
+        "a name for a model given as live Python code (nn.Module, callable), which is otherwise "
+        "never cached: it keys the result cache, so change it whenever the model changes",
+    )
     gallery: bool = setting(True, v.boolean, "show this gate in galleries and HTML reports")
     examples: int = setting(16, v.integer(1), "adversarial examples in a gate's gallery")
     allow_unstable_model: bool = setting(
@@ -170,6 +187,13 @@ class GateSource:
     )
     x_key: str = setting("x", v.text, "name of the image array in an .npz", scope="source")
     y_key: str = setting("y", v.text, "name of the label array in an .npz", scope="source")
+    classes: list[str] | Mapping[str, int] | None = setting(
+        None,
+        v.classes,
+        "an image folder's class order: the sub-folder names in class-index order, or "
+        "{name: index} (default: the names sorted)",
+        scope="source",
+    )
 
 
 GATE_SETTINGS = settings_of(GateSettings)
