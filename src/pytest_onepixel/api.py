@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backends import SearchBackend, search_backend
+from .backends import SearchBackend, search_backend, slower_path_notes
 from .engine.batch_size import BatchChoice, choose_batch_size
 from .engine.batches import CONFIRM_BATCH, BatchEvaluator, check_batch
 from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
-from .engine.presets import PAPER_GENERATIONS, PRESETS, Preset, default_popsize, generations
+from .engine.presets import PRESETS, Preset, default_popsize, generations, no_generation_text
 from .engine.schedule import shard_positions
 from .engine.scoring import ScoreFunction
 from .engine.search import Job, SearchSettings
@@ -62,16 +62,15 @@ def attack(
     shard: tuple[int, int] | None = None,
     executor: str = SessionSettings.executor,
     search: str = GateSettings.search,
+    scores: str | None = GateSettings.scores,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
 
     Parameters
     ----------
     model : Model, path, "package.module:factory", nn.Module or callable
-        Anything `load_model()` takes. A callable takes a float32 batch in the model's layout
-        and shape (pixel values as stored, e.g. 0-255) and returns class scores of shape
-        (batch, classes): logits or probabilities. A softmax is applied to rows that are not
-        already probability vectors.
+        Anything `load_model()` takes. A callable maps a float32 batch (the model's layout, pixel
+        values as stored) to class scores (batch, classes): logits or probabilities (`scores`).
     images : array
         (N, C, H, W) or (N, H, W, C) per `data_layout`, or (N, H, W) for one channel; uint8
         or float.
@@ -119,7 +118,8 @@ def attack(
         Sample index of each image (default 0..N-1): reported in the records and used as the
         image's RNG key, so a shard of a sample reproduces the full run's records.
     progress : callable, optional
-        Called after every generation with an `AttackProgress` (for live progress lines).
+        Called after every batch the search scores and every generation with an
+        `AttackProgress` (for live progress lines).
     stop_when : callable, optional
         ``stop_when(finished_records, attacked_set_size, clean_accuracy) -> bool``. The attacked
         set is searched in waves of 16 images in sample order (engine/schedule.py); each time
@@ -147,6 +147,8 @@ def attack(
         "exhaustive" tries every position x every corner colour (each channel at an end of the
         pixel range) for k = 1, `popsize` candidates a step (engine/exhaustive.py): the exact
         one-pixel corner vulnerability of each image. Its space must fit the budget.
+    scores : {"logits", "probabilities"}, optional
+        What the model returns; by default told per row (engine/scoring.py says how).
     executor : {"local", "ray"}, default "local"
         Who searches: this process, or Ray actors (executors/ray_search.py; `ray.init()`
         honours RAY_ADDRESS), each loading the model once from its bytes; same records.
@@ -156,7 +158,7 @@ def attack(
         "max_batch": max_batch, "layout": layout, "data_layout": data_layout,
         "pixel_range": pixel_range, "preprocess": preprocess, "backend": backend,
         "preset": GateSettings.preset if isinstance(preset, Preset) else preset,
-        "allow_unstable_model": allow_unstable_model, "search": search,
+        "allow_unstable_model": allow_unstable_model, "search": search, "scores": scores,
     }  # fmt: skip
     where = lambda key: f"attack({key}=...)"  # noqa: E731
     settings = GateSettings.from_keywords(
@@ -216,6 +218,8 @@ def run_attack(
     ]
     context = _SearchContext(problem, score, clean, float(correct.mean()), model_check.stable)
     records, chosen, batch = _search(context, jobs, plan, settings, run, stop_when)
+    early = run.stop_when is not None and run.shard is None  # the caller asked for it
+    slower = slower_path_notes(settings.backend, chosen, batch, model_check, early)  # warned
     for i in set(kept.tolist()) - set(records):
         records[i] = ImageRecord.unattacked(
             int(indices[i]),
@@ -238,7 +242,7 @@ def run_attack(
         shard=None
         if run.shard is None
         else dict(zip(SHARD_KEYS, (*run.shard, int(attacked.sum())), strict=True)),
-        notes=notes,
+        notes=(*notes, *slower),
     )
     ordered = tuple(records[i] for i in kept)
     return AttackResult(ordered, settings, measured, problem.images.images[kept])
@@ -249,7 +253,7 @@ def _checked_model(
 ) -> tuple[ScoreFunction, BatchEvaluator, ConsistencyReport]:
     """The real model's scorer and evaluator (consistency probe, clean pass) and its
     consistency check; an unstable model is refused unless allowed."""
-    score = ScoreFunction(problem.model.predict)
+    score = ScoreFunction(problem.model.predict, settings.scores, problem.model.description)
     checks = BatchEvaluator(problem.images, score, check_batch(settings.max_batch))
     model_check = check_consistency(checks)
     if not model_check.stable and not settings.allow_unstable_model:
@@ -281,19 +285,20 @@ def _search(
     measurement, then search the attacked set and confirm on the real model."""
     problem = context.problem
     images = problem.images.model_images
-    chosen = search_backend(problem.model, settings.backend, images, context.clean, context.stable)
+    chosen = search_backend(problem.model, settings, images, context.clean, context.stable)
     planned = len(jobs) * plan.budget
     in_flight = len(jobs) * plan.popsize
     batch = choose_batch_size(chosen.model.predict, images, settings.max_batch, planned, in_flight)
     searcher = context.score
     if chosen.model is not problem.model:
-        searcher = ScoreFunction(chosen.model.predict)
+        searcher = ScoreFunction(chosen.model.predict, settings.scores, chosen.model.description)
     if run.executor == "ray":
-        from .executors.ray_search import RaySearch
+        from .executors.ray_search import RaySearch, RaySetup
         from .models.package import ModelPackage
 
         twin = chosen.model is not problem.model
-        setup = (ModelPackage.of(problem.model), problem.images, twin, batch.size)
+        package = ModelPackage.of(problem.model)
+        setup = RaySetup(package, problem.images, twin, batch.size, settings.scores)
         runner = RaySearch(setup, jobs, plan, context.accuracy, stop_when)
     else:
         evaluators = (
@@ -353,17 +358,6 @@ def _search_plan(
         settings.budget, settings.pixels, popsize, preset, settings.seed, settings.search
     )
     return plan, notes
-
-
-def no_generation_text(preset: str, budget: int, popsize: int) -> str:
-    """Why a search that never mutates is not the DE its preset names."""
-    return (
-        f"preset {preset!r} with population {popsize} runs no DE generation at budget {budget}: "
-        f"every query is a random initial candidate (random search). One generation needs a "
-        f"budget of at least {2 * popsize}; Su et al. ran up to {PAPER_GENERATIONS} generations "
-        f"({(PAPER_GENERATIONS + 1) * popsize:,} queries per image). Raise `budget`, or lower "
-        "`popsize` (the default preset sizes it to the budget)."
-    )
 
 
 def _attacked_set(

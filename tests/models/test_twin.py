@@ -3,6 +3,8 @@ model on the clean pass; successes are confirmed on the real model either way.""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -80,3 +82,73 @@ def test_a_success_found_by_the_twin_but_not_the_model_is_not_counted(monkeypatc
 def test_backend_torch_is_refused_for_a_model_that_is_not_pytorch() -> None:
     with pytest.raises(Exception, match="backend 'torch' needs a PyTorch model"):
         attack(lambda b: np.zeros((len(b), 2)), IMAGES, np.zeros(30, int), backend="torch")
+
+
+class TwoHeads(torch.nn.Module):
+    """TinyNet's scores with its features, as a tuple: `output: 1` names the scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = make()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x.flatten(1), self.net(x)
+
+
+def saved(kind: str, folder) -> tuple[str, dict]:
+    """TinyNet saved as `kind`: TorchScript (scripted or traced, plain or two outputs), or a
+    torch.export archive; with the keywords the model needs."""
+    example = torch.from_numpy(IMAGES[:2].astype(np.float32))
+    if kind == "pt2":
+        batch = torch.export.Dim("batch")
+        program = torch.export.export(make(), (example,), dynamic_shapes=({0: batch},))
+        torch.export.save(program, folder / "net.pt2")
+        return str(folder / "net.pt2"), {}
+    net = TwoHeads().eval() if kind == "script-two-heads" else make()
+    module = torch.jit.trace(net, example) if kind == "trace" else torch.jit.script(net)
+    torch.jit.save(module, folder / "net.pt")
+    return str(folder / "net.pt"), {"output": 1} if kind == "script-two-heads" else {}
+
+
+@pytest.mark.parametrize("kind", ["script", "trace", "script-two-heads", "pt2"])
+def test_torchscript_and_exported_models_get_the_verified_twin(kind, tmp_path) -> None:
+    from pytest_onepixel.models.torch_model import load_torch_file
+
+    path, keywords = saved(kind, tmp_path)
+    model = load_torch_file(path)
+    model.output = keywords.get("output")
+    labels = labels_of(make())
+    options = {"budget": 40, "pixel_range": (0, 16)}
+    twin = attack(model, IMAGES, labels, backend="auto", **options)
+    torch_only = attack(model, IMAGES, labels, backend="torch", **options)
+    assert twin.measured.backend == "onnxruntime twin", twin.measured.twin
+    assert twin.measured.twin["twin"] == "verified on the clean pass"
+    assert twin.records == torch_only.records
+
+
+def test_without_the_onnx_package_no_export_is_tried(monkeypatch) -> None:
+    """The packages are looked up before anything is traced: a missing one costs nothing."""
+    monkeypatch.setitem(sys.modules, "onnx", None)  # what `import onnx` does when it is absent
+    monkeypatch.setattr(twin_module, "_exported", pytest.fail)
+    net = make()
+    result = attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16))
+    assert result.measured.backend == "torch"
+    assert result.measured.twin["twin"] == "not built: onnx is not installed"
+
+
+def test_an_export_that_failed_is_not_tried_again_for_the_same_model(monkeypatch) -> None:
+    calls = []
+
+    def failing(model, inputs):
+        calls.append(model)
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(twin_module, "_exported", failing)
+    monkeypatch.setattr(twin_module, "_FAILED", {})
+    net = make()
+    for _ in range(2):
+        result = attack(net, IMAGES, labels_of(net), budget=20, pixel_range=(0, 16))
+        assert result.measured.twin["twin"] == (
+            "not built: the ONNX export failed (RuntimeError: unsupported operator)"
+        )
+    assert len(calls) == 1

@@ -31,8 +31,15 @@ class FakeTerminal:
         self.lines.append(f"line:{line}")
 
 
-STEP = AttackProgress(finished=40, attacked=96, successes=12, images_scored=20_000)
-TEXT = "onepixel digits-cnn: 40/96 images, 12 successes, 5,000 queries/s, at most 6s left"
+STEP = AttackProgress(
+    finished=40,
+    attacked=96,
+    successes=12,
+    images_scored=20_000,
+    queries=19_960,
+    queries_left=29_940,
+)
+TEXT = "onepixel digits-cnn: 40/96 images, 12 successes, 5,000 queries/s, 40% done, at most 6s left"
 
 
 def run(terminal: FakeTerminal, monkeypatch, *elapsed: float) -> list[str]:

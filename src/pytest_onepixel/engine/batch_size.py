@@ -42,6 +42,9 @@ AS_FAST = 0.95
 #: throughput so far), and at least MEASURE_FLOOR seconds.
 MEASURE_SHARE = 0.03
 MEASURE_FLOOR = 0.25
+#: A bound (memory, max_batch) held the batch back when its last size ran this much faster
+#: than the size before it (api.py then notes the slower path).
+RISING = 1.25
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class BatchChoice:
     peak_growth: dict[int, int]  # bytes the process's peak grew by, by batch size
     images_scored: int
     reason: str
+    #: "memory" or "max_batch" when that bound, not the timing, ended the ladder; else "".
+    limited_by: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,7 +66,18 @@ class BatchChoice:
             "peak_growth_mb": {str(k): round(v / 2**20, 1) for k, v in self.peak_growth.items()},
             "images_scored": self.images_scored,
             "reason": self.reason,
+            "limited_by": self.limited_by,
         }
+
+    def rising_at_limit(self) -> tuple[int, float, int, float] | None:
+        """(smaller size, its rate, chosen size, its rate) when a bound chose the largest size
+        timed while it still ran clearly faster than the size before it (a larger batch would
+        likely have run faster still); None otherwise."""
+        if not self.limited_by or len(self.throughput) < 2 or self.size != max(self.throughput):
+            return None
+        smaller = sorted(self.throughput)[-2]
+        rates = self.throughput[smaller], self.throughput[self.size]
+        return (smaller, rates[0], self.size, rates[1]) if rates[1] >= RISING * rates[0] else None
 
 
 def choose_batch_size(
@@ -81,9 +97,11 @@ def choose_batch_size(
     throughput: dict[int, float] = {}
     growth: dict[int, int] = {}
     scored, spent, reason = 0, 0.0, f"every size up to {limit} timed"
+    limited_by = ""
     for size in sizes:
         if size * per_image_bytes > MEMORY_BUDGET or _projected(growth, size) > MEMORY_BUDGET:
             reason = f"{size} would pass the memory budget of {MEMORY_BUDGET // 2**20} MB"
+            limited_by = "memory"
             break
         batch = np.resize(images, (size, *images.shape[1:]))
         before = _peak_bytes()
@@ -107,9 +125,11 @@ def choose_batch_size(
                     f"expected {search_seconds:.1f} s"
                 )
                 break
+    if reason == f"every size up to {limit} timed" and cap is not None:
+        limited_by = "max_batch" if cap < max(in_flight or DEFAULT_CAP, LADDER[0]) else ""
     best = max(throughput.values())
     chosen = min(size for size, rate in throughput.items() if rate >= AS_FAST * best)
-    return BatchChoice(chosen, throughput, growth, scored, reason)
+    return BatchChoice(chosen, throughput, growth, scored, reason, limited_by)
 
 
 def _timed(predict: Callable[[np.ndarray], object], batch: np.ndarray) -> float:

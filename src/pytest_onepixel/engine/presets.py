@@ -91,3 +91,14 @@ def default_popsize(budget: int) -> int:
 def generations(budget: int, popsize: int) -> int:
     """Whole DE generations a budget pays for after the initial population (0: random search)."""
     return max(budget - popsize, 0) // popsize
+
+
+def no_generation_text(preset: str, budget: int, popsize: int) -> str:
+    """Why a search that never mutates is not the DE its preset names."""
+    return (
+        f"preset {preset!r} with population {popsize} runs no DE generation at budget {budget}: "
+        f"every query is a random initial candidate (random search). One generation needs a "
+        f"budget of at least {2 * popsize}; Su et al. ran up to {PAPER_GENERATIONS} generations "
+        f"({(PAPER_GENERATIONS + 1) * popsize:,} queries per image). Raise `budget`, or lower "
+        "`popsize` (the default preset sizes it to the budget)."
+    )

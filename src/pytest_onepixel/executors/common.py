@@ -22,12 +22,25 @@ StopRule = Callable[[list[ImageRecord], int, float], bool]
 class AttackProgress:
     """Where a running attack stands: images finished of those attacked, confirmed successes so
     far and images the model has scored in the search and its confirmations (counted alike by
-    every executor)."""
+    every executor); `queries` the search has spent on the attacked set so far, and
+    `queries_left` the most it can still spend (the budget of every unfinished image, less what
+    the images in flight have spent). Work done at a steady rate therefore brings the estimate
+    `queries_left / rate` down, even while no image finishes (the images a generation cannot
+    fool all finish together, at their budget's end)."""
 
     finished: int
     attacked: int
     successes: int
     images_scored: int
+    queries: int = 0
+    queries_left: int = 0
+
+
+def queries_left(budget: int, unfinished: int, spent: int, spent_finished: int) -> int:
+    """The most queries the search can still spend: `budget` for each of the `unfinished`
+    images, less what the images in flight have spent (all `spent` search queries but the
+    finished images' own `spent_finished`)."""
+    return max(budget * unfinished - (spent - spent_finished), 0)
 
 
 class PrefixDecider:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,28 @@ from ..errors import ModelCallError, OnePixelError
 from ..importing import first_line
 from ..models.package import ModelPackage
 from ..result import ImageRecord
-from .common import AttackProgress, PrefixDecider, StopRule, search_wave
+from .common import AttackProgress, PrefixDecider, StopRule, queries_left, search_wave
+
+
+@dataclass(frozen=True)
+class RaySetup:
+    """What every actor needs besides the images and the search: the model's bytes, whether to
+    search through its ONNX twin, the search's batch size, and how to read the model's scores
+    (the `scores` setting)."""
+
+    package: ModelPackage
+    images: ImageSet
+    twin: bool
+    batch: int
+    scores: str | None = None
 
 
 class WaveSearcher:
     """A Ray actor: the model loaded once (on the first wave, so that an error loading it comes
     back with that wave as the gate's error, message and all), then whole waves searched."""
 
-    def __init__(self, shared: list[Any], twin: bool, batch: int) -> None:
-        self._shared, self._twin, self._batch = shared, twin, batch
+    def __init__(self, shared: list[Any], twin: bool, batch: int, scores: str | None) -> None:
+        self._shared, self._twin, self._batch, self._scores = shared, twin, batch, scores
         self._evaluators: tuple[BatchEvaluator, BatchEvaluator] | None = None
         self._search: SearchSettings | None = None
 
@@ -51,8 +65,12 @@ class WaveSearcher:
             from ..backends import twin_of
 
             searcher = twin_of(model, images.model_images)
-        score = ScoreFunction(model.predict)
-        search_score = score if searcher is model else ScoreFunction(searcher.predict)
+        score = ScoreFunction(model.predict, self._scores, model.description)
+        search_score = (
+            score
+            if searcher is model
+            else ScoreFunction(searcher.predict, self._scores, searcher.description)
+        )
         return (
             BatchEvaluator(images, search_score, self._batch),
             BatchEvaluator(images, score, CONFIRM_BATCH),
@@ -71,7 +89,7 @@ class RaySearch:
 
     def __init__(
         self,
-        setup: tuple[ModelPackage, ImageSet, bool, int],
+        setup: RaySetup,
         jobs: Sequence[Job],
         search: SearchSettings,
         accuracy: float,
@@ -87,7 +105,7 @@ class RaySearch:
         ray = connect()
         pool = ray.util.ActorPool(self._actors(ray))
         wave_size = len(self._schedule.waves[0]) if self._schedule.waves else 1
-        successes = scored = 0
+        successes = scored = spent = 0
 
         def hand_out(orders: list[int]) -> None:
             for wave in sorted({order // wave_size for order in orders}):
@@ -102,21 +120,29 @@ class RaySearch:
             scored += used
             for order in self._schedule.waves[wave]:
                 hand_out(self._schedule.finish(order, self._decide))
+            # Waves come back whole: the search queries known are the finished images' own.
+            spent += sum(record.queries for record in records.values())
             if progress is not None:
-                progress(AttackProgress(len(self._records), len(self._jobs), successes, scored))
+                unfinished = len(self._jobs) - len(self._records)
+                left = queries_left(self._search.budget, unfinished, spent, spent)
+                progress(
+                    AttackProgress(
+                        len(self._records), len(self._jobs), successes, scored, spent, left
+                    )
+                )
         return self._records
 
     def _actors(self, ray: Any) -> list[Any]:
-        package, images, twin, batch = self._setup
-        gpus = package.options.get("device", "cpu").startswith("cuda")
+        setup = self._setup
+        gpus = setup.package.options.get("device", "cpu").startswith("cuda")
         resources = ray.cluster_resources()
         count = int(resources.get("GPU" if gpus else "CPU", 1)) or 1
         count = max(1, min(count, len(self._schedule.waves)))
         actor = ray.remote(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0)(WaveSearcher)
         # Object refs inside a list are not resolved when the actor starts, but by its first
         # wave (WaveSearcher._load), where a failure becomes that wave's error.
-        shared = [ray.put(value) for value in (package, images, self._search)]
-        return [actor.remote(shared, twin, batch) for _ in range(count)]
+        shared = [ray.put(value) for value in (setup.package, setup.images, self._search)]
+        return [actor.remote(shared, setup.twin, setup.batch, setup.scores) for _ in range(count)]
 
 
 def connect() -> Any:

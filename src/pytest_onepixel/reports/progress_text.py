@@ -9,14 +9,22 @@ if TYPE_CHECKING:
 
 
 def progress_text(name: str, progress: AttackProgress, seconds: float) -> str:
+    """Images finished, successes, speed, share of the work done and the most time left.
+
+    The work is in queries: what the search has spent, against the most it can still spend
+    (the budget of every unfinished image less what those in flight spent). Time left is the
+    queries left at the speed so far: an upper bound while the speed holds, and it falls as
+    work is done, even while no image finishes (those a generation cannot fool all finish
+    together, at the end of their budget)."""
     rate = progress.images_scored / seconds if seconds > 0 else 0.0
     text = (
         f"onepixel {name}: {progress.finished}/{progress.attacked} images, "
         f"{progress.successes} successes, {rate:,.0f} queries/s"
     )
-    if 0 < progress.finished < progress.attacked:
-        left = seconds * (progress.attacked - progress.finished) / progress.finished
-        text += f", at most {duration_text(left)} left"
+    work = progress.queries + progress.queries_left
+    if progress.queries > 0 and progress.finished < progress.attacked and work > 0:
+        left = seconds * progress.queries_left / progress.queries
+        text += f", {100 * progress.queries // work}% done, at most {duration_text(left)} left"
     return text
 
 
