@@ -431,7 +431,7 @@ CASES = [
     Case(
         "model_input",
         "model",
-        ("tiny.onnx takes input (N, 1, 6, 6)", "axis 2 is 4"),
+        ("tiny.onnx takes input (N, 1, 6, 6)", "axis 2 is 4", "images come from", "small.npz"),
         entry(data="data/small.npz"),
         setup=npz("data/small.npz", x=X[:, :, :4, :4], y=Y),
     ),

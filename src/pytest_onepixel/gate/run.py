@@ -114,24 +114,8 @@ def run_gate(request: GateRequest) -> GateRun:
         files = dataset.files
         records = tuple(replace(r, file=files[r.index]) for r in result.records)
         result = replace(result, records=records)
-    outcome = GateOutcome.judged(
-        request.name,
-        spec,
-        result.records,
-        settings=settings,
-        measured=result.measured,
-        model={"description": model.description, "hash": model.content_hash},
-        data={
-            "source": dataset.source,
-            "hash": data_hash(drawn.images, drawn.labels),
-            "class_names": list(dataset.class_names) if dataset.class_names else None,
-        },
-        notes=_notes(result),
-        seconds=round(time.perf_counter() - start, 3),
-        full=request.full or request.shard is not None,
-    )
-    if request.shard is not None:
-        outcome = as_shard(outcome, result, drawn)
+    model_block = {"description": model.description, "hash": model.content_hash}
+    outcome = _judged(request, spec, result, model_block, (dataset, drawn), start)
     if note:
         outcome = replace(outcome, notes=(*outcome.notes, note))
     if key is not None:
@@ -190,13 +174,27 @@ def _from_cache(
     # A shard's records are some of the sample's images.
     images = drawn.images if request.shard is None else drawn.images[list(entry.positions)]
     result = AttackResult(records, request.settings, entry.measured, images)
+    outcome = _judged(request, spec, result, entry.model, (dataset, drawn), start)
+    return GateRun(result, replace(outcome, cached=True))
+
+
+def _judged(
+    request: GateRequest,
+    spec: GateSpec,
+    result: AttackResult,
+    model: Mapping[str, Any],
+    data: tuple[Dataset, _Drawn],
+    start: float,
+) -> GateOutcome:
+    """The gate's outcome from its records, judged against this request (fresh or cached)."""
+    dataset, drawn = data
     outcome = GateOutcome.judged(
         request.name,
         spec,
-        records,
+        result.records,
         settings=request.settings,
-        measured=entry.measured,
-        model=entry.model,
+        measured=result.measured,
+        model=model,
         data={
             "source": dataset.source,
             "hash": data_hash(drawn.images, drawn.labels),
@@ -206,9 +204,7 @@ def _from_cache(
         seconds=round(time.perf_counter() - start, 3),
         full=request.full or request.shard is not None,
     )
-    if request.shard is not None:
-        outcome = as_shard(outcome, result, drawn)
-    return GateRun(result, replace(outcome, cached=True))
+    return outcome if request.shard is None else as_shard(outcome, result, drawn)
 
 
 def _attack(
