@@ -250,15 +250,13 @@ def test_yaml_markers_are_applied(repo) -> None:
 
 
 def test_unregistered_yaml_marker_under_strict_markers(repo) -> None:
-    write_gates(
-        repo,
-        GATES.replace(
-            "    max_success_rate: 0.0\n", "    max_success_rate: 0.0\n    markers: [nightly]\n"
-        ),
-    )
+    # A name no other test registers: pytest's `pytest.mark` remembers the markers an earlier
+    # in-process run registered, so a common name would pass depending on the test order.
+    entry = "    max_success_rate: 0.0\n"
+    write_gates(repo, GATES.replace(entry, f"{entry}    markers: [never_registered]\n"))
     result = repo.runpytest("--strict-markers", "--onepixel-budget=20")
     result.stdout.fnmatch_lines(
-        ["onepixel.yaml:11: gate 'tiny-fail': marker 'nightly' is not registered*"]
+        ["onepixel.yaml:11: gate 'tiny-fail': marker 'never_registered' is not registered*"]
     )
 
 
