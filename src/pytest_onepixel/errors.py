@@ -52,3 +52,7 @@ class GateFailed(Exception):
 class OnePixelWarning(UserWarning):
     """Something worth knowing that does not stop the run (e.g. fewer images than asked for)."""
 
+
+class UnsupportedOpError(OnePixelError):
+    """`search: certify` met an op (or a use of one) its bounds do not cover; the message names
+    the op and the node and advises `search: de`."""

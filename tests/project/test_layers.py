@@ -26,6 +26,8 @@ ALLOWED = {
     # the typed settings sit just above the engine: attack() and every layer above it share them
     "settings": {"base", "engine"},
     "models": {"base", "engine"},
+    # exact verdicts (search: certify): bound propagation over the plugin's models
+    "certify": {"base", "engine", "models"},
     "data": {"base"},
     "result": {"base", "engine", "settings"},
     "executors": {"base", "engine", "settings", "models", "result", "backends"},
