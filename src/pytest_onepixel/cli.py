@@ -11,6 +11,10 @@ compare` does for benchmark runs.
                                                  one verdict per gate from the N shard reports of
                                                  a run split with --onepixel-shard K/N; exit 1
                                                  when a gate fails
+    pytest-onepixel calibrate [--margin M] [--report FILE] [PYTEST ARGS...]
+                                                 run the gates in full and propose for each a
+                                                 max_success_rate (YAML lines to paste); exit 1
+                                                 when a gate could not be measured
 
 A report can be a path or `last` (the newest run saved under .onepixel/ in the current
 folder). Every report is read as untrusted input: one that is not a pytest-onepixel JSON report
@@ -22,6 +26,7 @@ refused report (the message says which file).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -37,7 +42,13 @@ PROG = "pytest-onepixel"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    arguments = parser.parse_args(argv)
+    # calibrate hands every argument it does not know to pytest; the other commands take none
+    arguments, rest = parser.parse_known_args(argv)
+    if rest and arguments.command != "calibrate":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if "--" in rest:  # `calibrate -- ARGS`: ARGS go to pytest even where they look like ours
+        rest.remove("--")
+    arguments.pytest_args = rest
     try:
         return arguments.run(arguments)
     except ConfigError as error:
@@ -81,7 +92,55 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--gallery", type=Path, default=None, help="write galleries and curves")
     merge.add_argument("--html", type=Path, default=None, help="write the HTML report")
     merge.set_defaults(run=_merge)
+    _calibrate_parser(commands)
     return parser
+
+
+def _calibrate_parser(commands: argparse._SubParsersAction) -> None:
+    from .reports.calibrate import DEFAULT_MARGIN, RULE
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        allow_abbrev=False,  # a pytest option must never pass for an abbreviation of ours
+        usage=f"{PROG} calibrate [--margin M] [--report FILE] [PYTEST ARGS...]",
+        help="run the gates in full and propose a max_success_rate for each",
+        description=(
+            "Run `python -m pytest --onepixel-full PYTEST ARGS` (every image of every gate "
+            "attacked, no early verdict) and propose for each gate a max_success_rate: "
+            f"{RULE}. Prints each gate's measured rate, its interval and the proposal, then "
+            "the lines to paste into its YAML file or test. Arguments calibrate does not know "
+            "go to pytest (after `--`, all of them do). Exit codes: 0 every gate measured, "
+            "1 a gate could not be measured (named), 2 a usage error or an unreadable report."
+        ),
+    )
+    calibrate.add_argument(
+        "--margin",
+        type=_margin,
+        default=DEFAULT_MARGIN,
+        metavar="M",
+        help=f"added to the interval's upper end (default {DEFAULT_MARGIN})",
+    )
+    calibrate.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="keep the measuring run's JSON report here (default: a temporary file)",
+    )
+    calibrate.set_defaults(run=_calibrate)
+
+
+def _margin(text: str) -> float:
+    try:
+        margin = float(text)
+    except ValueError:
+        margin = math.nan
+    if not 0.0 <= margin <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"--margin: expected a number from 0 to 1, found {text!r} (a margin of success "
+            "rate added to the measured interval's upper end, e.g. 0.05)"
+        )
+    return margin
 
 
 def _show(arguments: argparse.Namespace) -> int:
@@ -159,6 +218,54 @@ def _merge(arguments: argparse.Namespace) -> int:
         _say(line)
     _say(f"merged report: {arguments.report}")
     return 0 if all(o.passed for o in outcomes) else 1
+
+
+def _calibrate(arguments: argparse.Namespace) -> int:
+    import subprocess
+    import tempfile
+
+    from .reports.calibrate import Calibration
+
+    _refuse_calibrate_options(arguments.pytest_args)
+    with tempfile.TemporaryDirectory(prefix="onepixel-calibrate-") as folder:
+        report = arguments.report or Path(folder) / "calibrate.json"
+        report.unlink(missing_ok=True)  # an older file must not pass for this run's report
+        command = [sys.executable, "-m", "pytest", "--onepixel-full"]
+        command += [f"--onepixel-report={report}", *arguments.pytest_args]
+        code = subprocess.run(command, check=False).returncode
+        if code not in (0, 1, 5):  # 1: a gate (or another test) failed, which is measured
+            name = _PYTEST_EXIT.get(code, "unknown")
+            raise ConfigError(
+                f"pytest exited with code {code} ({name}): its output above says why; no "
+                "threshold was proposed."
+            )
+        outcomes = read_report(report)[1] if report.is_file() else []
+    if not outcomes:
+        raise ConfigError(
+            f"no onepixel gate ran in `pytest {' '.join(arguments.pytest_args)}`: name the "
+            "gate files or test folders to measure (e.g. `pytest-onepixel calibrate "
+            "onepixel.yaml tests/`), or run it in the folder where pytest collects them."
+        )
+    calibration = Calibration.of(outcomes, arguments.margin)
+    _say()
+    for line in calibration.lines():
+        _say(line)
+    return calibration.exit_code
+
+
+_PYTEST_EXIT = {2: "interrupted", 3: "internal error", 4: "usage error"}
+
+
+def _refuse_calibrate_options(pytest_args: Sequence[str]) -> None:
+    """Options that would make the run measure something else than every gate in full."""
+    refused = {
+        "--onepixel-shard": "calibrate measures whole gates; drop it (or the ini key)",
+        "--onepixel-report": "use calibrate's --report FILE to keep the measuring run's report",
+    }
+    for argument in pytest_args:
+        for option, why in refused.items():
+            if argument.split("=")[0] == option:
+                raise ConfigError(f"{option}: {why}.")
 
 
 def _resolve(report: str) -> Path:

@@ -20,6 +20,7 @@ from .report_schema import (
     Fields,
     ReportError,
     curve_point,
+    early_verdict,
     gate_settings,
     gate_spec,
     image_record,
@@ -37,7 +38,8 @@ from .verdict import judge
 
 @dataclass(frozen=True)
 class Summary:
-    """The counts and rate a verdict is made of, with the rate's interval."""
+    """The counts and rate a verdict is made of, with the rate's interval. After an early
+    verdict (`early_verdict`) the rate is over the images attacked before it settled only."""
 
     sampled: int
     attacked: int
@@ -50,6 +52,7 @@ class Summary:
     settled_after: int | None
     queries_saved_estimate: int
     rejected: int = 0
+    early_verdict: bool = False  # the rate is over the images attacked before the verdict
 
     @classmethod
     def of(cls, records: Sequence[ImageRecord], level: float) -> Summary:
@@ -67,26 +70,42 @@ class Summary:
             settled_after=counts.attacked if counts.skipped else None,
             queries_saved_estimate=round(counts.skipped * per_image),
             rejected=counts.rejected,
+            early_verdict=bool(counts.skipped),
         )
+
+    @property
+    def rate_over(self) -> str:
+        """What `success_rate` is over, in words (JSON `rate_over`, JUnit property)."""
+        attacked_set = self.attacked + self.skipped
+        if self.early_verdict:
+            return (
+                f"the {self.attacked} images attacked before the early verdict (of "
+                f"{attacked_set} in the attacked set; --onepixel-full attacks all)"
+            )
+        return f"all {attacked_set} images of the attacked set"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["interval"] = list(self.interval)
+        data["rate_over"] = self.rate_over
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], where: str = "summary") -> Summary:
         """The inverse of `to_json`, every field typed (a ReportError names the bad one)."""
         block = Fields.of(data, where)
-        block.only({f.name for f in fields(cls)})
+        block.only({f.name for f in fields(cls)} | {"rate_over"})
+        block.get("rate_over", "text", None)  # derived from the counts: checked, not kept
         low, high = (value for _, value in _pair(block, "interval", "rate"))
+        settled_after = block.get("settled_after", "count", None, null=True)
         return cls(
             **{key: block.get(key, "count") for key in _SUMMARY_COUNTS},
             success_rate=block.get("success_rate", "rate"),
             interval=(low, high),
             clean_accuracy=block.get("clean_accuracy", "rate"),
-            settled_after=block.get("settled_after", "count", None, null=True),
+            settled_after=settled_after,
             rejected=block.get("rejected", "count", 0),
+            early_verdict=early_verdict(block, settled_after),
         )
 
 

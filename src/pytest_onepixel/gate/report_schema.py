@@ -222,6 +222,17 @@ def gate_spec(block: Fields) -> GateSpec:
     )
 
 
+def early_verdict(block: Fields, settled_after: int | None) -> bool:
+    """`early_verdict`, agreeing with `settled_after` (older reports have only the latter)."""
+    early = block.get("early_verdict", "flag", settled_after is not None)
+    if early != (settled_after is not None):
+        raise ReportError(
+            f"{block.where('early_verdict')}: {str(early).lower()} disagrees with settled_after "
+            f"{'null' if settled_after is None else settled_after}"
+        )
+    return early
+
+
 def curve_point(point: Fields) -> CurvePoint:
     point.only({"budget", "successes", "rate", "low", "high"})
     return CurvePoint(

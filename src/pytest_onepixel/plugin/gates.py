@@ -205,6 +205,9 @@ def _finish(node: pytest.Item, outcome: GateOutcome) -> GateOutcome:
             ("onepixel_successes", summary.successes),
             ("onepixel_interval_low", summary.interval[0]),
             ("onepixel_interval_high", summary.interval[1]),
+            # an early verdict's rate is over fewer images than a full run's: say so
+            ("onepixel_early_verdict", "true" if summary.early_verdict else "false"),
+            ("onepixel_rate_over", summary.rate_over),
         ]
     )
     _record(node, outcome)
