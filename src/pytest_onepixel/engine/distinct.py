@@ -12,51 +12,86 @@ from __future__ import annotations
 
 import numpy as np
 
-from .operators import candidate_keys, corner_colours, distinct_trials
+from .operators import candidate_keys, corner_colours
 from .pixels import ImageSet
+
+#: The bit of key k within its byte (np.unpackbits order: the first key is the high bit).
+_BIT = np.array([128, 64, 32, 16, 8, 4, 2, 1], dtype=np.uint8)
 
 
 class VisitedCandidates:
-    """Per-image sorted arrays of the keys already evaluated, aligned with the pool's images."""
+    """One bit per candidate and image (rows aligned with the pool's images): the keys already
+    evaluated. Lookups and updates run on the whole pool at once; only an image with repeats to
+    replace draws, from its own generator, as `operators.distinct_trials` does."""
 
     def __init__(self, images: ImageSet) -> None:
         self._images = images
         self._space = images.height * images.width * 2**images.channels
         self._colours = corner_colours(images.channels, images.pixel_range)
-        self._visited: list[np.ndarray] = []
+        self._bits = np.zeros((0, (self._space + 7) // 8), dtype=np.uint8)
+        self._count = np.zeros(0, dtype=np.int64)  # keys visited per image
         self._step: np.ndarray | None = None  # keys of the trials replace_repeats returned last
 
     def add(self, count: int) -> None:
-        self._visited += [np.empty(0, dtype=np.int64) for _ in range(count)]
+        self._bits = np.concatenate([self._bits, np.zeros((count, self._bits.shape[1]), np.uint8)])
+        self._count = np.concatenate([self._count, np.zeros(count, dtype=np.int64)])
 
     def keep(self, kept: np.ndarray) -> None:
         """Forget the images the pool retired (`kept` is the pool's mask of those it keeps)."""
-        self._visited = [keys for keys, keep in zip(self._visited, kept, strict=True) if keep]
+        kept = np.asarray(kept, dtype=bool)
+        self._bits, self._count = self._bits[kept], self._count[kept]
 
     def replace_repeats(self, trials: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
         """`trials` (images, P, 1, 2 + C) with repeated candidates replaced by unvisited ones;
         their keys are kept for `record`, so each step realizes its trials once."""
         keys = self._keys(trials)
-        width, channels = self._images.width, self._images.channels
-        for i, rng in enumerate(rngs):
-            new = distinct_trials(keys[i], self._visited[i], self._space, rng)
-            changed = np.flatnonzero(new != keys[i])
-            keys[i] = new
-            if not changed.size:
-                continue
-            position, colour = np.divmod(new[changed], 2**channels)
-            row, col = np.divmod(position, width)
-            trials[i, changed, 0, 0], trials[i, changed, 0, 1] = row + 0.5, col + 0.5
-            trials[i, changed, 0, 2:] = self._colours[colour]
-        self._step = keys
+        repeated = self._visited(np.arange(len(keys))[:, None], keys) | ~_first_occurrences(keys)
+        counts = repeated.sum(axis=1)
+        free = self._space - (self._count + keys.shape[1] - counts)
+        new = keys.copy()
+        for i in np.flatnonzero(np.minimum(counts, free) > 0):
+            count = min(int(counts[i]), int(free[i]))
+            fresh = self._fresh(i, keys[i], count, int(free[i]), rngs[i])
+            new[i, np.flatnonzero(repeated[i])[:count]] = fresh
+        rows, changed = np.nonzero(new != keys)
+        if rows.size:
+            position, colour = np.divmod(new[rows, changed], 2**self._images.channels)
+            row, col = np.divmod(position, self._images.width)
+            trials[rows, changed, 0, 0], trials[rows, changed, 0, 1] = row + 0.5, col + 0.5
+            trials[rows, changed, 0, 2:] = self._colours[colour]
+        self._step = new
         return trials
 
     def record(self, counts: np.ndarray) -> None:
         """Remember the first `counts[i]` trials of each image from the step `replace_repeats`
-        made: those the model scored."""
+        made: those the model scored (distinct within the step and new to the image)."""
         keys, self._step = self._step, None
-        for i, count in enumerate(counts):
-            self._visited[i] = np.union1d(self._visited[i], keys[i, :count])
+        rows, cols = np.nonzero(np.arange(keys.shape[1]) < np.asarray(counts)[:, None])
+        pairs = np.unique(rows * self._space + keys[rows, cols])  # a full space repeats keys
+        rows, scored = np.divmod(pairs, self._space)
+        fresh = ~self._visited(rows, scored)
+        rows, scored = rows[fresh], scored[fresh]
+        np.bitwise_or.at(self._bits, (rows, scored >> 3), _BIT[scored & 7])
+        self._count += np.bincount(rows, minlength=len(self._count))
+
+    def _visited(self, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        return (self._bits[rows, keys >> 3] & _BIT[keys & 7]) != 0
+
+    def _fresh(
+        self, i: int, keys: np.ndarray, count: int, free: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """`count` unvisited keys for image i, not among its trials `keys`: the draws of
+        `operators.distinct_trials`, with a bit lookup for its `isin(..., taken)`."""
+        if free <= 4 * count:  # nearly full: list what is left
+            taken = np.unpackbits(self._bits[i], count=self._space).astype(bool)
+            taken[keys] = True
+            return rng.permutation(np.flatnonzero(~taken))[:count]
+        fresh = np.empty(0, dtype=np.int64)
+        while len(fresh) < count:
+            draws = rng.integers(self._space, size=2 * count + 8)
+            taken = self._visited(np.full(len(draws), i), draws) | np.isin(draws, keys)
+            fresh = np.unique(np.concatenate([fresh, draws[~taken]]))
+        return rng.permutation(fresh)[:count]
 
     def _keys(self, trials: np.ndarray) -> np.ndarray:
         changes = self._images.realize(trials[:, :, 0:1].reshape(-1, 1, trials.shape[-1]))
@@ -64,3 +99,14 @@ class VisitedCandidates:
         high = changes.values[:, 0, :].astype(np.float64) >= (lo + hi) / 2
         keys = candidate_keys(changes.rows[:, 0], changes.cols[:, 0], high, self._images.width)
         return keys.reshape(trials.shape[:2])
+
+
+def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Mask (images, P): True where a key appears for the first time in its row."""
+    order = np.argsort(keys, axis=1, kind="stable")
+    ordered = np.take_along_axis(keys, order, axis=1)
+    first = np.ones_like(ordered, dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    out = np.empty_like(first)
+    np.put_along_axis(out, order, first, axis=1)
+    return out

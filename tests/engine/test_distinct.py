@@ -1,0 +1,56 @@
+"""VisitedCandidates (engine/distinct.py) runs on the whole pool at once and replaces exactly
+what the per-image reference, operators.distinct_trials, replaces, with the same draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_onepixel.engine.distinct import VisitedCandidates
+from pytest_onepixel.engine.operators import candidate_keys, distinct_trials
+from pytest_onepixel.engine.pixels import ImageSet
+
+
+def _trials_of(keys: np.ndarray, images: ImageSet) -> np.ndarray:
+    """Trials (n, P, 1, 2 + C) at the corner candidates `keys` (n, P)."""
+    channels, width = images.channels, images.width
+    position, colour = np.divmod(keys, 2**channels)
+    row, col = np.divmod(position, width)
+    bits = (colour[..., None] >> np.arange(channels - 1, -1, -1)) & 1
+    lo, hi = images.pixel_range
+    values = np.where(bits == 1, hi, lo).astype(np.float64)
+    return np.concatenate([row[..., None] + 0.5, col[..., None] + 0.5, values], axis=-1)[
+        :, :, None, :
+    ]
+
+
+@pytest.mark.parametrize("side, channels, popsize", [(3, 1, 5), (4, 3, 40), (2, 1, 6)])
+def test_the_pool_replaces_what_the_per_image_reference_replaces(side, channels, popsize) -> None:
+    images = ImageSet.from_user(
+        np.zeros((4, channels, side, side), dtype=np.uint8), "NCHW", (0, 255)
+    )
+    space = side * side * 2**channels
+    pool = VisitedCandidates(images)
+    pool.add(4)
+    visited = [np.empty(0, dtype=np.int64) for _ in range(4)]
+    source = np.random.default_rng(7)
+    ours = [np.random.default_rng(i) for i in range(4)]
+    theirs = [np.random.default_rng(i) for i in range(4)]
+    for step in range(12):  # until the smallest space is full, then past it
+        keys = source.integers(min(space, 6 + step), size=(len(visited), popsize))
+        out = pool.replace_repeats(_trials_of(keys, images), ours)
+        high = out[:, :, 0, 2:] >= 127.5
+        rows, cols = out[:, :, 0, 0].astype(int), out[:, :, 0, 1].astype(int)
+        got = candidate_keys(rows, cols, high, side)
+        triples = zip(keys, visited, theirs, strict=True)
+        want = np.stack([distinct_trials(k, v, space, r) for k, v, r in triples])
+        np.testing.assert_array_equal(got, want)
+        counts = source.integers(0, popsize + 1, size=len(visited))
+        pool.record(counts)
+        visited = [np.union1d(v, w[:c]) for v, w, c in zip(visited, want, counts, strict=True)]
+        if step == 5:  # the pool retires an image
+            kept = np.array([True, False, True, True])
+            pool.keep(kept)
+            visited = [v for v, k in zip(visited, kept, strict=True) if k]
+            ours = [r for r, k in zip(ours, kept, strict=True) if k]
+            theirs = [r for r, k in zip(theirs, kept, strict=True) if k]
