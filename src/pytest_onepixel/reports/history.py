@@ -15,17 +15,17 @@ whole name, and the counter keeps any two runs' files apart.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .names import HASH_DIGITS, key_hash
+
 FOLDER = ".onepixel"
 _SAVED = re.compile(r"^(\d+)_.*\.json$")
 #: The longest label in a saved run's name (with its hash, when it has one).
 LABEL_LENGTH = 64
-_HASH_LENGTH = 8
 
 
 def saved_runs(root: Path) -> list[Path]:
@@ -82,5 +82,4 @@ def label(name: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
     if len(safe) <= LABEL_LENGTH:
         return safe
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LENGTH]
-    return f"{safe[: LABEL_LENGTH - _HASH_LENGTH - 1].rstrip('-.')}-{digest}"
+    return f"{safe[: LABEL_LENGTH - HASH_DIGITS - 1].rstrip('-.')}-{key_hash(name)}"
