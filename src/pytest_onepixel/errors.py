@@ -44,6 +44,12 @@ class ConfigError(OnePixelError):
     """A setting in YAML, an option, an ini key or a marker is missing, unknown or malformed."""
 
 
+class ReportError(ConfigError, ValueError):
+    """A report (or a cache entry) that does not fit the schema. A ConfigError, so the command
+    line and the plugin show its one paragraph; a ValueError, so readers that treat a bad entry
+    as absent (the result cache) keep doing so."""
+
+
 class GateFailed(Exception):
     """A gate's verdict is fail; its message is the failure report a user reads (not a user
     mistake, so not a OnePixelError)."""

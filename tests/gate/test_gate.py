@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 
-from pytest_onepixel.errors import ConfigError
+from pytest_onepixel.errors import ConfigError, ReportError
 from pytest_onepixel.gate.early import EarlyVerdict
 from pytest_onepixel.gate.outcome import GateOutcome
-from pytest_onepixel.gate.report_schema import ReportError
 from pytest_onepixel.gate.spec import GATE_MODES, GateSpec
 from pytest_onepixel.gate.statistics import interval, needed_for_strict
 from pytest_onepixel.gate.verdict import judge

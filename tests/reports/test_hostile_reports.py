@@ -22,9 +22,9 @@ from conftest import measured
 
 from pytest_onepixel.cli import main
 from pytest_onepixel.engine.schedule import shard_positions
+from pytest_onepixel.errors import ReportError
 from pytest_onepixel.gate.outcome import Example, GateOutcome
 from pytest_onepixel.gate.report_reader import read_document
-from pytest_onepixel.gate.report_schema import ReportError
 from pytest_onepixel.gate.spec import GateSpec
 from pytest_onepixel.gate.status import GateStatus
 from pytest_onepixel.reports.json_report import report_document

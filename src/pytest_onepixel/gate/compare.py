@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ReportError
 from .outcome import Comparison, GateOutcome
 from .report_reader import read_document
-from .report_schema import ReportError
 
 #: What a comparison's reason says when the two runs attacked different samples.
 OTHER_DATA = "the sampled data differ from the baseline's"

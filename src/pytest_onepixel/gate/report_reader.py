@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import ReportError
 from .outcome import GateOutcome
-from .report_schema import SCHEMA_VERSION, Fields, ReportError, found
+from .report_schema import SCHEMA_VERSION, Fields, found
 
 #: The document's own fields and their kinds (unknown fields are left alone: a newer writer's).
 DOCUMENT_KINDS = {

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..errors import ConfigError, InputError
+from ..errors import InputError, ReportError
 from ..result import ImageRecord, Measured
 from ..settings.gate_settings import GateSettings
 from . import GATE_MODES
@@ -27,12 +27,6 @@ from .spec import GateSpec
 #: 3: a gate's `settings` hold exactly what was asked, its `measured` block what the attack found
 #: out (batch, backend, twin, model check, population, layouts), `full` whether every image ran.
 SCHEMA_VERSION = 3
-
-
-class ReportError(ConfigError, ValueError):
-    """A report (or a cache entry) that does not fit the schema. A ConfigError, so the command
-    line and the plugin show its one paragraph; a ValueError, so readers that treat a bad entry
-    as absent (the result cache) keep doing so."""
 
 
 _MISSING = object()
