@@ -29,6 +29,15 @@ def check_batch(max_batch: int | None) -> int:
     return min(max_batch or CHECK_BATCH, CHECK_BATCH)
 
 
+def confirm_batch(exact: bool, max_batch: int | None) -> int:
+    """How many adversarial images one confirmation call may score: CONFIRM_BATCH (one alone)
+    unless the consistency probe found the model's scores bit-identical in every batch it tried,
+    up to the check batch (engine/consistency.py `exact`); then the images one search step
+    finishes go together, in chunks of the check batch. Either way a stored record is what the
+    image scores alone, bit for bit, whatever `max_batch`, executor or shard."""
+    return check_batch(max_batch) if exact else CONFIRM_BATCH
+
+
 class BatchEvaluator:
     """Scores copies of images with optional pixel changes; counts the images it sends."""
 

@@ -6,6 +6,11 @@ result depend on `max_batch`, on which images share a batch, and on the run: the
 and the early verdict would change silently. So a few sample images are scored four ways (in one
 batch; the same batch again; each alone; in another order, mixed with other images, in a batch
 of another size) and their class probabilities must agree within `TOLERANCE`.
+
+The probe also says whether the four scorings were bit-identical (`exact`): ONNX Runtime's CPU
+kernels score a row the same whatever else is in the batch, PyTorch's move the 7th digit with the
+batch size. Only an exact model's confirmations are scored several to a call (engine/batches.py
+`confirm_batch`): for it, which images share a call cannot change a stored record.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class ConsistencyReport:
     depends_on: str | None  # "chance" (scored twice, the scores changed) or "the batch"
     cause: str | None
     images_scored: int
+    #: Every scoring bit-identical (not merely within TOLERANCE): batch composition is invisible.
+    exact: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -42,6 +49,7 @@ class ConsistencyReport:
             "depends_on": self.depends_on,
             "cause": self.cause,
             "images_scored": self.images_scored,
+            "exact": self.exact,
         }
 
 
@@ -56,8 +64,9 @@ BATCH_STATISTICS = (
 
 
 def check_consistency(evaluator: BatchEvaluator, probe: int = PROBE) -> ConsistencyReport:
-    """Score the first `probe` images in one batch, again, one at a time, and reversed among up
-    to `probe` others (or duplicates) in a batch of another size; compare the probabilities."""
+    """Score the first `probe` images in one batch, again, one at a time, and reversed among
+    others (or duplicates) in a batch of another size, as large as the evaluator's batch (the
+    largest a confirmation call can be) and at least twice `probe`; compare the probabilities."""
     n_images = len(evaluator.images.images)
     n = min(probe, n_images)
     first = np.arange(n)
@@ -66,7 +75,8 @@ def check_consistency(evaluator: BatchEvaluator, probe: int = PROBE) -> Consiste
     differences = {"twice": _distance(reference, evaluator.probabilities(first))}
     alone = np.concatenate([evaluator.probabilities(first[i : i + 1]) for i in range(n)])
     differences["alone"] = _distance(reference, alone)
-    others = np.arange(n, min(n_images, 2 * n)) if n_images > n else np.zeros(1, dtype=np.intp)
+    mixed_size = max(2 * n, evaluator.max_batch)
+    others = np.arange(n, min(n_images, mixed_size)) if n_images > n else np.zeros(1, np.intp)
     mixed = evaluator.probabilities(np.concatenate([first[::-1], others]))
     differences["in another batch"] = _distance(reference, mixed[:n][::-1])
     worst = max(differences, key=differences.get)
@@ -83,6 +93,7 @@ def check_consistency(evaluator: BatchEvaluator, probe: int = PROBE) -> Consiste
         depends_on=depends_on,
         cause=cause,
         images_scored=evaluator.images_scored - scored_before,
+        exact=differences[worst] == 0.0,
     )
 
 

@@ -86,7 +86,9 @@ def search_wave(
 def confirmed_records(
     evaluator: BatchEvaluator, outcomes: list[SearchOutcome]
 ) -> dict[int, ImageRecord]:
-    """Re-query each final adversarial image: success must hold on the stored, realized image."""
+    """Re-query each final adversarial image: success must hold on the stored, realized image.
+    The outcomes of one search step go in chunks of the evaluator's batch: one image per call
+    unless the model proved bit-identical across batches (engine/batches.py `confirm_batch`)."""
     if not outcomes:
         return {}
     images = evaluator.images

@@ -36,22 +36,32 @@ from .common import AttackProgress, PrefixDecider, StopRule, queries_left, searc
 @dataclass(frozen=True)
 class RaySetup:
     """What every actor needs besides the images and the search: the model's bytes, whether to
-    search through its ONNX twin, the search's batch size, and how to read the model's scores
-    (the `scores` setting)."""
+    search through its ONNX twin, the search's batch size, how to read the model's scores
+    (the `scores` setting) and how many confirmations one call may score (engine/batches.py
+    `confirm_batch`: one unless the driver's probe found the scores bit-identical)."""
 
     package: ModelPackage
     images: ImageSet
     twin: bool
     batch: int
     scores: str | None = None
+    confirm: int = CONFIRM_BATCH
 
 
 class WaveSearcher:
     """A Ray actor: the model loaded once (on the first wave, so that an error loading it comes
     back with that wave as the gate's error, message and all), then whole waves searched."""
 
-    def __init__(self, shared: list[Any], twin: bool, batch: int, scores: str | None) -> None:
+    def __init__(
+        self,
+        shared: list[Any],
+        twin: bool,
+        batch: int,
+        scores: str | None,
+        confirm: int = CONFIRM_BATCH,
+    ) -> None:
         self._shared, self._twin, self._batch, self._scores = shared, twin, batch, scores
+        self._confirm = confirm
         self._evaluators: tuple[BatchEvaluator, BatchEvaluator] | None = None
         self._search: SearchSettings | None = None
 
@@ -73,7 +83,7 @@ class WaveSearcher:
         )
         return (
             BatchEvaluator(images, search_score, self._batch),
-            BatchEvaluator(images, score, CONFIRM_BATCH),
+            BatchEvaluator(images, score, self._confirm),
         )
 
     def search(self, wave: int, jobs: Sequence[Job]) -> tuple[int, dict[int, ImageRecord], int]:
@@ -142,7 +152,8 @@ class RaySearch:
         # Object refs inside a list are not resolved when the actor starts, but by its first
         # wave (WaveSearcher._load), where a failure becomes that wave's error.
         shared = [ray.put(value) for value in (setup.package, setup.images, self._search)]
-        return [actor.remote(shared, setup.twin, setup.batch, setup.scores) for _ in range(count)]
+        args = (shared, setup.twin, setup.batch, setup.scores, setup.confirm)
+        return [actor.remote(*args) for _ in range(count)]
 
 
 def connect() -> Any:

@@ -20,6 +20,7 @@ from .ledger import GateLedger
 from .options import cli_layer, ini_layer, option_path, session_settings
 
 if TYPE_CHECKING:
+    from ..engine.batch_store import BatchStore
     from ..gate.outcome import GateOutcome
 
 _SESSION_KEY = pytest.StashKey["OnePixelSession"]()
@@ -101,6 +102,16 @@ class OnePixelSession:
         if self.settings.cache == "off" or cache is None:
             return None
         return PytestCacheStore(cache)
+
+    def batch_store(self) -> BatchStore | None:
+        """Where measured batch sizes are remembered per model and machine
+        (engine/batch_store.py), beside the result cache and off with it."""
+        cache = getattr(self.config, "cache", None)
+        if self.settings.cache == "off" or cache is None:
+            return None
+        from ..engine.batch_store import PrefixedStore  # numpy: not at start-up
+
+        return PrefixedStore(cache)
 
     @property
     def is_worker(self) -> bool:
