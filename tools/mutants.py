@@ -239,6 +239,27 @@ MUTANTS = [
         "    return []",
         "tests/plugin/test_plugin_settings.py",
     ),
+    (
+        "M33 a certify gate passes on the bracket's lower end instead of its upper end",
+        "gate/verdict.py",
+        "    if spec.passes(high, total):",
+        "    if spec.passes(low, total):",
+        "tests/certify/test_certify_gate.py tests/plugin/test_plugin_certify.py",
+    ),
+    (
+        "M34 confirmations batched whether or not the model scores rows exactly",
+        "engine/batches.py",
+        "    return check_batch(max_batch) if exact else CONFIRM_BATCH",
+        "    return check_batch(max_batch)",
+        "tests/engine/test_confirmations.py",
+    ),
+    (
+        "M35 a remembered batch size is used without checking it",
+        "engine/batch_store.py",
+        '    problem = "" if value is None else entry_problem(value, limit, planned_queries)',
+        '    problem = ""',
+        "tests/engine/test_batch_store.py tests/plugin/test_batch_choice_cache.py",
+    ),
 ]
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends import SearchBackend, search_backend, slower_path_notes
-from .engine.batch_size import BatchChoice, choose_batch_size
-from .engine.batches import CONFIRM_BATCH, BatchEvaluator, check_batch
+from .engine.batch_size import BatchChoice
+from .engine.batch_store import BatchStore, remembered_batch_size
+from .engine.batches import BatchEvaluator, check_batch, confirm_batch
 from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
@@ -29,6 +30,7 @@ from .executors.common import AttackProgress, StopRule
 from .executors.local import LocalSearch
 from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
+from .proving import proven
 from .result import AttackResult, ImageRecord, Measured
 from .settings.gate_settings import GateSettings
 from .settings.session_settings import SESSION_SETTINGS, SessionSettings
@@ -62,6 +64,7 @@ def attack(
     shard: tuple[int, int] | None = None,
     executor: str = SessionSettings.executor,
     search: str = GateSettings.search,
+    certify_budget: int = GateSettings.certify_budget,
     scores: str | None = GateSettings.scores,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
@@ -143,10 +146,9 @@ def attack(
         and every N-th of the others): the result holds those images' records only, identical
         to a full run's for the same images, and `measured.shard` says which. No stop rule
         (no shard sees the whole set); merging the N shards' records gives the full run's.
-    search : {"de", "exhaustive"}, default "de"
-        "exhaustive" tries every position x every corner colour (each channel at an end of the
-        pixel range) for k = 1, `popsize` candidates a step (engine/exhaustive.py): the exact
-        one-pixel corner vulnerability of each image. Its space must fit the budget.
+    search : {"de", "exhaustive", "certify"}, default "de"; and certify_budget : int
+        "exhaustive": every position x corner colour, k = 1 (engine/exhaustive.py; fits budget).
+        "certify": DE, then a proof per image it did not fool, each within `certify_budget`.
     scores : {"logits", "probabilities"}, optional
         What the model returns; by default told per row (engine/scoring.py says how).
     executor : {"local", "ray"}, default "local"
@@ -159,6 +161,7 @@ def attack(
         "pixel_range": pixel_range, "preprocess": preprocess, "backend": backend,
         "preset": GateSettings.preset if isinstance(preset, Preset) else preset,
         "allow_unstable_model": allow_unstable_model, "search": search, "scores": scores,
+        "certify_budget": certify_budget,
     }  # fmt: skip
     where = lambda key: f"attack({key}=...)"  # noqa: E731
     settings = GateSettings.from_keywords(
@@ -175,9 +178,9 @@ def attack(
 @dataclass(frozen=True)
 class RunOptions:
     """How to run an attack, apart from its settings: the images' targets and RNG keys, who
-    watches and may stop it, which shard, who searches, a custom Preset object, and the
-    images' layout when their source fixes it (image folders are NHWC; the `data_layout`
-    setting, when set, wins)."""
+    watches and may stop it, which shard, who searches, a custom Preset object, the images'
+    layout when their source fixes it (image folders are NHWC; the `data_layout` setting, when
+    set, wins), and where batch choices are remembered (engine/batch_store.py; None: timed)."""
 
     targets: Sequence[int] | np.ndarray | int | None = None
     indices: Sequence[int] | np.ndarray | None = None
@@ -187,6 +190,7 @@ class RunOptions:
     executor: str = SessionSettings.executor
     preset: Preset | None = None
     data_layout: str | None = None
+    batch_store: BatchStore | None = None
 
 
 def run_attack(
@@ -216,8 +220,10 @@ def run_attack(
         for i in kept
         if attacked[i]
     ]
-    context = _SearchContext(problem, score, clean, float(correct.mean()), model_check.stable)
-    records, chosen, batch = _search(context, jobs, plan, settings, run, stop_when)
+    context = _SearchContext(
+        problem, score, clean, float(correct.mean()), model_check.stable, model_check.exact
+    )
+    records, chosen, batch, proofs = proven(_search, context, jobs, plan, settings, run, stop_when)
     early = run.stop_when is not None and run.shard is None  # the caller asked for it
     slower = slower_path_notes(settings.backend, chosen, batch, model_check, early)  # warned
     for i in set(kept.tolist()) - set(records):
@@ -242,7 +248,7 @@ def run_attack(
         shard=None
         if run.shard is None
         else dict(zip(SHARD_KEYS, (*run.shard, int(attacked.sum())), strict=True)),
-        notes=(*notes, *slower),
+        notes=(*notes, *slower, *proofs),
     )
     ordered = tuple(records[i] for i in kept)
     return AttackResult(ordered, settings, measured, problem.images.images[kept])
@@ -264,13 +270,14 @@ def _checked_model(
 @dataclass(frozen=True)
 class _SearchContext:
     """What the search needs from the checks before it: the model and images, the real model's
-    scorer (for confirmations), its clean-pass probabilities, clean accuracy."""
+    scorer (for confirmations), its clean-pass probabilities, clean accuracy, bit-exactness."""
 
     problem: _Problem
     score: ScoreFunction
     clean: np.ndarray
     accuracy: float
     stable: bool
+    exact: bool = False
 
 
 def _search(
@@ -286,24 +293,25 @@ def _search(
     problem = context.problem
     images = problem.images.model_images
     chosen = search_backend(problem.model, settings, images, context.clean, context.stable)
-    planned = len(jobs) * plan.budget
-    in_flight = len(jobs) * plan.popsize
-    batch = choose_batch_size(chosen.model.predict, images, settings.max_batch, planned, in_flight)
+    planned, in_flight = len(jobs) * plan.budget, len(jobs) * plan.popsize
+    timing = (chosen.model.predict, images, settings.max_batch, planned, in_flight)
+    batch = remembered_batch_size(run.batch_store, (problem.model, chosen), *timing)
     searcher = context.score
     if chosen.model is not problem.model:
         searcher = ScoreFunction(chosen.model.predict, settings.scores, chosen.model.description)
+    confirm = confirm_batch(context.exact, settings.max_batch)  # 1 unless bit-identical
     if run.executor == "ray":
         from .executors.ray_search import RaySearch, RaySetup
         from .models.package import ModelPackage
 
         twin = chosen.model is not problem.model
         package = ModelPackage.of(problem.model)
-        setup = RaySetup(package, problem.images, twin, batch.size, settings.scores)
+        setup = RaySetup(package, problem.images, twin, batch.size, settings.scores, confirm)
         runner = RaySearch(setup, jobs, plan, context.accuracy, stop_when)
     else:
         evaluators = (
             BatchEvaluator(problem.images, searcher, batch.size),
-            BatchEvaluator(problem.images, context.score, CONFIRM_BATCH),
+            BatchEvaluator(problem.images, context.score, confirm),
         )
         runner = LocalSearch(evaluators, jobs, plan, context.accuracy, stop_when)
     return runner.run(run.progress), chosen, batch
@@ -351,7 +359,7 @@ def _search_plan(
     popsize = settings.popsize or preset.popsize or default_popsize(settings.budget)
     popsize = min(popsize, settings.budget)
     notes: tuple[str, ...] = ()
-    if generations(settings.budget, popsize) == 0 and settings.search == "de":
+    if generations(settings.budget, popsize) == 0 and settings.search != "exhaustive":
         notes = (no_generation_text(preset.name, settings.budget, popsize),)
         warnings.warn(notes[0], OnePixelWarning, 4)
     plan = SearchSettings(

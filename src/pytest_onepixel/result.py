@@ -34,6 +34,11 @@ class ImageRecord:
     set left unattacked because an early verdict had already settled the gate. `rejected` marks
     a success the search found that the confirming re-query did not reproduce (not counted as a
     success; many of them mean the model's answers are not repeatable).
+
+    A `search: certify` gate's attacked images also carry `outcome` ("fooled", "certified" or
+    "undecided"; None elsewhere) and `proof` (what the proof search spent and where it
+    stopped: passes, queries, boxes, positions_left, boxes_left, found_by, with found_by
+    "search" when the DE search fooled the image first). A fooled record has `success`.
     """
 
     index: int
@@ -50,6 +55,8 @@ class ImageRecord:
     skipped: bool = False
     rejected: bool = False
     file: str | None = None  # the image's file, when the data came from an image folder
+    outcome: str | None = None  # search: certify only (see above)
+    proof: dict[str, Any] | None = None
 
     @classmethod
     def unattacked(
@@ -77,7 +84,7 @@ class ImageRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImageRecord:
         """The inverse of `to_dict` (a record read back from a JSON report)."""
-        fields = {"rejected": False, "file": None, **data}
+        fields = {"rejected": False, "file": None, "outcome": None, "proof": None, **data}
         fields["pixels"] = tuple(
             (int(p["row"]), int(p["col"]), tuple(p["values"])) for p in data["pixels"]
         )
@@ -95,6 +102,9 @@ class Counts:
     clean_correct: int
     queries_used: int
     rejected: int
+    certified: int = 0
+    undecided: int = 0
+    outcomes: int = 0  # records with a proof outcome (a certify gate's attacked images)
 
     @classmethod
     def of(cls, records: Sequence[ImageRecord]) -> Counts:
@@ -106,7 +116,21 @@ class Counts:
             clean_correct=sum(r.clean_correct for r in records),
             queries_used=sum(r.queries for r in records),
             rejected=sum(r.rejected for r in records),
+            certified=sum(r.outcome == "certified" for r in records),
+            undecided=sum(r.outcome == "undecided" for r in records),
+            outcomes=sum(r.outcome is not None for r in records),
         )
+
+    @property
+    def bracket(self) -> tuple[float, float] | None:
+        """A certify gate's vulnerability bracket, [fooled, attacked - certified] / attacked:
+        the lower end is what was found, the upper what was not proven. None when no record
+        has a proof outcome (de and exhaustive gates)."""
+        if not self.outcomes:
+            return None
+        if not self.attacked:
+            return (0.0, 0.0)
+        return (self.successes / self.attacked, (self.attacked - self.certified) / self.attacked)
 
     @property
     def success_rate(self) -> float:
@@ -128,7 +152,8 @@ class Measured:
     """What an attack found out rather than was told (scipy's `OptimizeResult` keeps what the
     solver did apart from its arguments in the same way): never written over a setting.
 
-    `batch` is the batch size the search chose and the timings that chose it; `backend` what
+    `batch` is the batch size the search chose and the timings that chose it (`from_cache`:
+    read back from an earlier run on this machine, engine/batch_store.py); `backend` what
     ran the search ("onnxruntime twin", "torch", or "model" for a model that is not PyTorch)
     and `twin` how the twin fared; `model_check` the consistency probe; `preset`, `popsize` and
     `generations` the DE that ran; `layout`, `data_layout` and `pixel_range` the model's and

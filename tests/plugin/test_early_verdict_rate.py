@@ -78,3 +78,16 @@ def test_reports_read_back_the_label_and_refuse_one_that_disagrees(repo, capsys)
     assert main(["show", str(path)]) == 2
     err = capsys.readouterr().err
     assert "gates[0].summary.early_verdict: false disagrees with settled_after 16" in err
+
+
+def test_a_certify_gate_puts_its_bracket_in_junit(repo) -> None:
+    write_gates(
+        repo, GATE.replace("max_success_rate: 0.0", "max_success_rate: 0.9, search: certify")
+    )
+    summary, properties = _run(repo, "--onepixel-full")
+    low, high = summary["bracket"]
+    assert float(properties["onepixel_bracket_low"]) == low
+    assert float(properties["onepixel_bracket_high"]) == high
+    assert int(properties["onepixel_certified"]) == summary["certified"]
+    assert int(properties["onepixel_undecided"]) == summary["undecided"]
+    assert "onepixel_bracket_low" not in _run(repo, "--onepixel-search=de")[1]

@@ -32,7 +32,9 @@ ALLOWED = {
     "result": {"base", "engine", "settings"},
     "executors": {"base", "engine", "settings", "models", "result", "backends"},
     "backends": {"base", "engine", "settings", "models"},
-    "api": {"base", "engine", "settings", "models", "result", "executors", "backends"},
+    # search: certify inside an attack (proving.py): beside api, which routes to it
+    "proving": {"base", "engine", "settings", "models", "result", "certify"},
+    "api": {"base", "engine", "settings", "models", "result", "executors", "backends", "proving"},
     "gate": {"base", "engine", "settings", "models", "data", "result", "api", "executors"},
     "reports": {"base", "engine", "settings", "result", "api", "executors", "gate"},
     "cli": {"base", "engine", "settings", "result", "gate", "reports"},

@@ -64,8 +64,12 @@ class Preset:
                 )
 
 
-#: The search methods: differential evolution with a preset, or exhaustive over corner colours.
-SEARCH_METHODS = ("de", "exhaustive")
+#: The search methods: differential evolution with a preset, exhaustive over corner colours, or
+#: certify (DE, then a proof for each image it did not fool: proving.py, certify/).
+SEARCH_METHODS = ("de", "exhaustive", "certify")
+#: certify's default proof limit per image in model-pass equivalents (the same number as
+#: certify.DEFAULT_CERTIFY_BUDGET, which needs torch to import; tests/certify checks they agree).
+DEFAULT_CERTIFY_BUDGET = 4_000_000
 
 PRESETS = {
     "paper": Preset("paper", popsize=400),

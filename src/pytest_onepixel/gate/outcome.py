@@ -53,6 +53,11 @@ class Summary:
     queries_saved_estimate: int
     rejected: int = 0
     early_verdict: bool = False  # the rate is over the images attacked before the verdict
+    # search: certify only (None otherwise): proof outcomes and the vulnerability bracket,
+    # [fooled, attacked - certified] / attacked (result.Counts.bracket)
+    certified: int | None = None
+    undecided: int | None = None
+    bracket: tuple[float, float] | None = None
 
     @classmethod
     def of(cls, records: Sequence[ImageRecord], level: float) -> Summary:
@@ -71,6 +76,9 @@ class Summary:
             queries_saved_estimate=round(counts.skipped * per_image),
             rejected=counts.rejected,
             early_verdict=bool(counts.skipped),
+            certified=None if counts.bracket is None else counts.certified,
+            undecided=None if counts.bracket is None else counts.undecided,
+            bracket=counts.bracket,
         )
 
     @property
@@ -88,6 +96,11 @@ class Summary:
         data = asdict(self)
         data["interval"] = list(self.interval)
         data["rate_over"] = self.rate_over
+        for key in ("certified", "undecided", "bracket"):  # a certify gate's only
+            if data[key] is None:
+                del data[key]
+        if self.bracket is not None:
+            data["bracket"] = list(self.bracket)
         return data
 
     @classmethod
@@ -106,6 +119,11 @@ class Summary:
             settled_after=settled_after,
             rejected=block.get("rejected", "count", 0),
             early_verdict=early_verdict(block, settled_after),
+            certified=block.get("certified", "count", None),
+            undecided=block.get("undecided", "count", None),
+            bracket=tuple(v for _, v in _pair(block, "bracket", "rate"))
+            if "bracket" in block.data
+            else None,
         )
 
 
@@ -222,7 +240,8 @@ class GateOutcome:
         full: bool = False,
     ) -> GateOutcome:
         """The outcome of applying `spec` to `records` (a local run, or a merge of shards)."""
-        verdict = judge(spec, records)
+        certify = settings.certify_budget if settings.search == "certify" else None
+        verdict = judge(spec, records, certify)
         return cls(
             name=name,
             status=GateStatus.PASSED if verdict.passed else GateStatus.FAILED,

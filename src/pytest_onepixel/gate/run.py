@@ -19,6 +19,7 @@ import numpy as np
 
 from ..api import AttackProgress, RunOptions, run_attack
 from ..data import Dataset, load_data, sample
+from ..engine.batch_store import BatchStore
 from ..errors import DataError, ImageFitError, InputError, ModelCallError, OnePixelWarning
 from ..models import Model, load_model
 from ..models.identity import cache_identity, loaded_identity
@@ -66,6 +67,7 @@ class GateRequest:
     load_model: ModelLoader = default_loader
     progress: Progress | None = None
     cache: ResultStore | None = None  # None: no result cache
+    batch_store: BatchStore | None = None  # remembered batch sizes; None: timed every run
     refresh: bool = False  # attack even on a cache hit (and store the new outcome)
     shard: tuple[int, int] | None = None  # attack only shard K of N (see `merge`)
     executor: str = "local"  # who searches: local or ray
@@ -218,10 +220,13 @@ def _attack(
         targets=targets,
         indices=drawn.indices,
         progress=request.progress,
-        stop_when=None if request.full or request.shard else EarlyVerdict(spec),
+        stop_when=None
+        if request.full or request.shard
+        else EarlyVerdict(spec, request.settings.search == "certify"),
         shard=request.shard,
         executor=request.executor,
         data_layout=dataset.layout,
+        batch_store=request.batch_store,
     )
     return run_attack(model, drawn.images, drawn.labels, request.settings, run)
 

@@ -38,9 +38,14 @@ class Verdict:
         return "; ".join(self.reasons)
 
 
-def judge(spec: GateSpec, records: Sequence[ImageRecord]) -> Verdict:
+def judge(
+    spec: GateSpec, records: Sequence[ImageRecord], certify_budget: int | None = None
+) -> Verdict:
     """Every criterion of `spec` applied to the records: the clean-accuracy floor, the main
-    threshold and each `max_success_rate_at` budget."""
+    threshold and each `max_success_rate_at` budget. A `search: certify` gate (its
+    `certify_budget` given; or records that carry outcomes) is judged on the vulnerability
+    bracket for the main threshold (`_bracket_verdict`), which names `certify_budget` when
+    undecided images keep it open."""
     counts = Counts.of(records)
     reasons: list[str] = []
     failed = False
@@ -52,6 +57,11 @@ def judge(spec: GateSpec, records: Sequence[ImageRecord]) -> Verdict:
     if total == 0:
         return Verdict(False, (*reasons, _nothing_attacked(counts)))
     for budget, limit in spec.criteria():
+        if budget is None and (counts.bracket is not None or certify_budget is not None):
+            ok, text = _bracket_verdict(spec, records, counts, certify_budget)
+            failed |= not ok
+            reasons.append(text)
+            continue
         found = successes_within(records, budget)
         ok = spec.passes(found, total, limit)
         if counts.skipped:
@@ -69,6 +79,36 @@ def judge(spec: GateSpec, records: Sequence[ImageRecord]) -> Verdict:
             f"{counts.skipped} could change the verdict"
         )
     return Verdict(not failed, tuple(reasons))
+
+
+def _bracket_verdict(
+    spec: GateSpec, records: Sequence[ImageRecord], counts: Counts, certify_budget: int | None
+) -> tuple[bool, str]:
+    """A certify gate's main criterion: it passes only when the bracket's upper end (every image
+    not certified counted fooled, skipped ones too) passes the threshold in the gate's mode, and
+    fails as soon as the lower end (the images fooled) breaks it; in between, undecided images
+    keep it open, which is a failure naming them and the limit to raise."""
+    total = counts.attacked + counts.skipped
+    low, high = counts.successes, counts.attacked - counts.certified + counts.skipped
+    bracket = f"vulnerability bracket [{low / total:.3f}, {high / total:.3f}]"
+    detail = (
+        f" ({counts.successes} fooled, {counts.certified} certified, {counts.undecided} "
+        f"undecided of {total})"
+    )
+    mode = f"threshold {spec.threshold:.3f} in {spec.mode} mode"
+    if spec.passes(high, total):
+        return True, f"{bracket}{detail}: the upper end passes {mode}"
+    if not spec.passes(low, total):
+        return False, f"{bracket}{detail}: the lower end alone fails {mode}"
+    undecided = [r for r in records if r.outcome == "undecided"]
+    named = ", ".join(f"{r.index}" + (f" ({r.file})" if r.file else "") for r in undecided[:10])
+    if len(undecided) > 10:
+        named += f" and {len(undecided) - 10} more"
+    budget = "" if certify_budget is None else f" (now {certify_budget})"
+    return False, (
+        f"{bracket}{detail}: open, the lower end passes {mode} but the upper end does not; "
+        f"undecided images: {named or 'none'}: raise certify_budget{budget} or use search: de"
+    )
 
 
 def _explain_early(

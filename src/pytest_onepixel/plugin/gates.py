@@ -147,6 +147,7 @@ def _request(
         model=model,
         full=run.full,
         cache=OnePixelSession.of(node.config).result_store(),
+        batch_store=OnePixelSession.of(node.config).batch_store(),
         refresh=run.cache == "refresh",
         shard=run.shard,
         executor=run.executor,
@@ -210,6 +211,15 @@ def _finish(node: pytest.Item, outcome: GateOutcome) -> GateOutcome:
             ("onepixel_rate_over", summary.rate_over),
         ]
     )
+    if summary.bracket is not None:  # search: certify: the exact bracket a dashboard charts
+        node.user_properties.extend(
+            [
+                ("onepixel_certified", summary.certified),
+                ("onepixel_undecided", summary.undecided),
+                ("onepixel_bracket_low", summary.bracket[0]),
+                ("onepixel_bracket_high", summary.bracket[1]),
+            ]
+        )
     _record(node, outcome)
     return outcome
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import validators as v
 from ..engine.layouts import LAYOUTS
-from ..engine.presets import PRESETS, SEARCH_METHODS
+from ..engine.presets import DEFAULT_CERTIFY_BUDGET, PRESETS, SEARCH_METHODS
 from ..errors import InputError
 from .setting import BACKENDS, GATE_MODES, parse_values, setting, settings_of
 
@@ -78,8 +78,17 @@ class GateSettings:
     search: str = setting(
         "de",
         v.choice(*SEARCH_METHODS),
-        "de, or exhaustive (every position x corner colour)",
+        "de, exhaustive (every position x corner colour), or certify (de, then a proof for "
+        "every image it did not fool: fooled, certified or undecided)",
         option=True,
+    )
+    certify_budget: int = setting(
+        DEFAULT_CERTIFY_BUDGET,
+        v.integer(1),
+        "search: certify's proof limit per image, in model-pass equivalents (an image whose "
+        "proof would pass it is undecided)",
+        option=True,
+        spelled="int",
     )
     backend: str = setting(
         "auto",
