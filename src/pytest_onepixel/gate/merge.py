@@ -5,7 +5,10 @@
 random stream keyed by its index, so the union of the N shards' records is exactly the records
 of one full run. Merging checks that the shards belong together, gate by gate: the same sample
 (hash and order), the same settings and the same model (hash), every shard 1..N present exactly
-once and no image twice; then it applies the gate to the union, as a full run would.
+once and no image twice; then it applies the gate to the union, as a full run would. A
+`search: certify` gate's outcomes are in its records, so the merged `certified` and `undecided`
+are the shards' sums and its bracket is that of the union (each shard report was checked on
+reading: gate/report_schema.py `certify_fields`).
 """
 
 from __future__ import annotations
@@ -133,7 +136,10 @@ def _record_problem(record: ImageRecord, budget: int, pixels: int) -> str | None
     flag = "a success without" if record.success else "no success but has"
     checks = (
         ((first is not None) == record.success, f"is {flag} a first_success_query"),
-        (not (record.success and record.rejected), "is both a success and rejected"),
+        (
+            not (record.success and record.rejected) or _proof_found(record),
+            "is both a success and rejected",
+        ),
         (first is None or first <= queries, f"was first fooled at query {first} of {queries}"),
         (queries <= budget, f"spent {queries} queries, more than the budget {budget}"),
         (record.attacked or queries == 0, f"spent {queries} queries without being attacked"),
@@ -147,6 +153,13 @@ def _record_problem(record: ImageRecord, budget: int, pixels: int) -> str | None
         (changed <= pixels, f"changes {changed} pixels, more than {pixels}"),
     )
     return next((problem for holds, problem in checks if not holds), None)
+
+
+def _proof_found(record: ImageRecord) -> bool:
+    """A `search: certify` image whose search success was rejected and whose proof then found
+    a pixel the model confirmed: both a success and rejected (proving.py)."""
+    found_by = (record.proof or {}).get("found_by")
+    return record.outcome == "fooled" and found_by not in (None, "search")
 
 
 def _union(key: str, parts: list[tuple[Path, GateOutcome]]) -> list[ImageRecord]:

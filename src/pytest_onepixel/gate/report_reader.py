@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ReportError
 from .outcome import GateOutcome
-from .report_schema import SCHEMA_VERSION, Fields, found
+from .report_schema import SCHEMA_VERSION, Fields, certify_fields, found
 
 #: The document's own fields and their kinds (unknown fields are left alone: a newer writer's).
 DOCUMENT_KINDS = {
@@ -61,8 +61,16 @@ def gates_of(document: object) -> list[GateOutcome]:
         )
     for key, kind in DOCUMENT_KINDS.items():
         top.get(key, kind, None, null=True)
-    entries = top.items("gates", "object")
-    return [GateOutcome.from_json(entry, where) for where, entry in entries]
+    return [_gate(Fields(entry, where)) for where, entry in top.items("gates", "object")]
+
+
+def _gate(entry: Fields) -> GateOutcome:
+    """One gate, its fields typed (`GateOutcome.from_json`) and, when it ran, its certify
+    outcomes agreeing with its settings and summary (report_schema.certify_fields)."""
+    gate = GateOutcome.from_json(entry.data, entry.path)
+    if gate.settings is not None and gate.summary is not None:
+        certify_fields(entry, gate.records, gate.settings)
+    return gate
 
 
 def _load(path: Path) -> object:

@@ -7,17 +7,21 @@ whose message names the field's path and what was found
 defined outside gate/outcome.py (image records, the measured block, the gate's criteria, curve
 points, a shard's header, settings) live here; `GateOutcome.from_json` (gate/outcome.py) reads
 the rest with them. A caller that knows the file (gate/report_reader.py) adds its name.
+Beyond types, a `search: certify` gate's outcomes must agree with the rest of the report: each
+record's `outcome` with its `success` and `attacked`, its `proof` with its outcome and the
+`certify_budget`, and the summary's `certified`, `undecided` and `bracket` with the records
+(`certify_fields`), since a merge judges the records and every reader shows the summary.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import InputError, ReportError
-from ..result import ImageRecord, Measured
+from ..result import Counts, ImageRecord, Measured
 from ..settings.gate_settings import GateSettings
 from . import GATE_MODES
 from .robustness_curve import CurvePoint
@@ -147,18 +151,70 @@ RECORD_KINDS: dict[str, tuple[str, bool]] = {
     "skipped": ("flag", False),
     "rejected": ("flag", False),
     "file": ("text", True),
+    "outcome": ("text", True),
 }
 _RECORD_DEFAULTS = {"skipped": False, "rejected": False, "file": None, "target": None}
+_RECORD_DEFAULTS["outcome"] = None  # reports before `search: certify` have no outcome
+
+#: What became of an attacked image of a `search: certify` gate (result.py `ImageRecord.outcome`).
+OUTCOMES = ("fooled", "certified", "undecided")
+#: The counts of a record's `proof`: what the proof search spent and where it stopped.
+PROOF_COUNTS = ("passes", "queries", "boxes", "positions_left", "boxes_left")
 
 
 def image_record(record: Fields) -> ImageRecord:
-    """One record of `records[]`, every field typed."""
+    """One record of `records[]`, every field typed, its outcome agreeing with the rest."""
     record.only({f.name for f in fields(ImageRecord)})
     values = {
         key: record.get(key, kind, _RECORD_DEFAULTS.get(key, _MISSING), null)
         for key, (kind, null) in RECORD_KINDS.items()
     }
+    _check_outcome(record, values)
+    proof = record.object("proof", null=True)
+    if proof is not None and values["outcome"] is None:
+        raise ReportError(f"{record.where('proof')}: a proof for an image without an outcome")
+    values["proof"] = proof_block(proof, values) if proof is not None else None
     return ImageRecord(**values, pixels=pixels(record, "pixels"))
+
+
+def _check_outcome(record: Fields, values: Mapping[str, Any]) -> None:
+    """A certify outcome is one of OUTCOMES, given only to an attacked image, and `fooled`
+    exactly when the record is a success (a confirmed pixel)."""
+    outcome = values["outcome"]
+    if outcome is None:
+        return
+    problem = None
+    if outcome not in OUTCOMES:
+        problem = f"expected one of {', '.join(OUTCOMES)} or null, found {found(outcome)}"
+    elif not values["attacked"]:
+        problem = f"{outcome!r} for an image that was not attacked"
+    elif (outcome == "fooled") != values["success"]:
+        problem = f"{outcome!r} disagrees with success {found(values['success'])}"
+    if problem:
+        raise ReportError(f"{record.where('outcome')}: {problem}")
+
+
+def proof_block(proof: Fields, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's `proof`: non-negative counts and `found_by`. Only an undecided image has
+    positions or boxes left (where its search stopped); only a fooled one has a finder, or an
+    undecided one whose found pixel the model did not confirm (`rejected`)."""
+    outcome = record["outcome"]
+    proof.only({*PROOF_COUNTS, "found_by"})
+    block: dict[str, Any] = {key: proof.get(key, "count") for key in PROOF_COUNTS}
+    block["found_by"] = proof.get("found_by", "text", None, null=True)
+    for key in ("positions_left", "boxes_left"):
+        if block[key] and outcome != "undecided":
+            raise ReportError(
+                f"{proof.where(key)}: {block[key]} left, but the image is {outcome} (only an "
+                "undecided image has any left)"
+            )
+    unconfirmed = outcome == "undecided" and record["rejected"]
+    if block["found_by"] is not None and outcome != "fooled" and not unconfirmed:
+        raise ReportError(
+            f"{proof.where('found_by')}: {found(block['found_by'])}, but the image is {outcome} "
+            "(only a fooled image was found by a step)"
+        )
+    return block
 
 
 def pixels(owner: Fields, key: str) -> tuple[tuple[int, int, tuple[float, ...]], ...]:
@@ -169,6 +225,60 @@ def pixels(owner: Fields, key: str) -> tuple[tuple[int, int, tuple[float, ...]],
         values = tuple(value for _, value in pixel.items("values", "number"))
         changes.append((pixel.get("row", "count"), pixel.get("col", "count"), values))
     return tuple(changes)
+
+
+#: A `search: certify` gate's summary fields (gate/outcome.py), none of them in other gates'.
+CERTIFY_SUMMARY = ("certified", "undecided", "bracket")
+
+
+def certify_fields(gate: Fields, records: Sequence[ImageRecord], settings: GateSettings) -> None:
+    """Only a certify gate's records have outcomes (each attacked image one, its proof within
+    `certify_budget`), and its summary's `certified`, `undecided` and `bracket` are those of its
+    records (result.py `Counts`): an edited count would otherwise be shown, and a merge would
+    judge records that do not say what the summary does."""
+    certify = settings.search == "certify"
+    for position, record in enumerate(records):
+        where = f"{gate.where('records')}[{position}]"
+        if record.outcome is not None and not certify:
+            raise ReportError(
+                f"{where}.outcome: {record.outcome!r} in a gate whose search is "
+                f"{settings.search!r} (only `search: certify` proves images)"
+            )
+        if certify and record.attacked and record.outcome is None:
+            raise ReportError(f"{where}.outcome: missing for an attacked image of a certify gate")
+        passes = (record.proof or {}).get("passes", 0)
+        if passes > settings.certify_budget:
+            raise ReportError(
+                f"{where}.proof.passes: {passes:,} is over the certify_budget "
+                f"{settings.certify_budget:,}"
+            )
+    _certify_summary(gate.object("summary"), Counts.of(records))
+
+
+def _certify_summary(summary: Fields, counts: Counts) -> None:
+    """The summary's certify fields, present exactly when a record has an outcome, equal to
+    the records' counts and bracket."""
+    expected = counts.bracket
+    if expected is None:
+        extra = next((key for key in CERTIFY_SUMMARY if key in summary.data), None)
+        if extra is not None:
+            raise ReportError(f"{summary.where(extra)}: present, but no record has an outcome")
+        return
+    for key in ("certified", "undecided"):
+        value, wanted = summary.get(key, "count"), getattr(counts, key)
+        if value != wanted:
+            raise ReportError(
+                f"{summary.where(key)}: {value} disagrees with the records ({wanted} {key})"
+            )
+    bracket = [value for _, value in summary.items("bracket", "rate")]
+    if len(bracket) != 2 or bracket[0] > bracket[1]:
+        raise ReportError(f"{summary.where('bracket')}: expected [low, high] with low <= high")
+    if any(abs(value - wanted) > _SLACK for value, wanted in zip(bracket, expected, strict=True)):
+        raise ReportError(
+            f"{summary.where('bracket')}: [{bracket[0]:g}, {bracket[1]:g}] disagrees with the "
+            f"records ([{expected[0]:g}, {expected[1]:g}]: fooled and attacked - certified, "
+            "over attacked)"
+        )
 
 
 def measured_block(block: Fields) -> Measured:

@@ -26,12 +26,13 @@ from . import html_template
 from .gallery import caption
 from .inline_svg import inline_svg
 from .names import slug
-from .text import TABLE_COLUMNS, summary_row
+from .text import TABLE_COLUMNS, bracket_text, certify_text, summary_row
 
 if TYPE_CHECKING:
     from jinja2 import Template
 
     from ..gate.outcome import Comparison, Example, GateOutcome
+    from ..result import ImageRecord
 
 #: The terminal table's columns (text.TABLE_COLUMNS) with the status after the gate's name and
 #: whether the outcome came from the cache in place of its seconds: built from that list so the
@@ -39,6 +40,21 @@ if TYPE_CHECKING:
 COLUMNS = ("gate", "status", *TABLE_COLUMNS[1:-1], "cached")
 #: A status's CSS class; a status that is none of these (a doctored report) gets "unknown".
 STATUS_CLASSES = {status: status.value.replace(" ", "-") for status in GateStatus}
+
+#: The columns of a certify gate's table of attacked images: what became of each, and what its
+#: proof search spent (the record's `proof`).
+IMAGE_COLUMNS = (
+    "image",
+    "file",
+    "label",
+    "outcome",
+    "found by",
+    "model passes",
+    "proof queries",
+    "boxes",
+    "positions left",
+    "boxes left",
+)
 
 #: Why a gate has no verdict, by status.
 NO_VERDICT = {
@@ -60,7 +76,9 @@ def html_report(
     curves = curves or {}
     gates = [_gate(outcome, curves.get(outcome.key)) for outcome in ordered]
     page = _template(html_template.PAGE)
-    return page.render(title=title, created=created, columns=COLUMNS, gates=gates)
+    return page.render(
+        title=title, created=created, columns=COLUMNS, image_columns=IMAGE_COLUMNS, gates=gates
+    )
 
 
 def verdict_html(outcome: GateOutcome) -> str:
@@ -111,6 +129,8 @@ def _gate(outcome: GateOutcome, svg: str | None) -> dict[str, Any]:
         "svg": svg_markup,
         "svg_problem": svg_problem,
         "tables": _tables(outcome),
+        "certify": _certify(outcome),
+        "images": _images(outcome.records),
     }
 
 
@@ -127,7 +147,49 @@ def _verdict(outcome: GateOutcome) -> dict[str, str] | None:
         f"{summary.sampled} sampled; {summary.queries_used:,} queries in "
         f"{outcome.seconds:.1f} s{' (cached)' if outcome.cached else ''}."
     )
+    if summary.bracket is not None:
+        text += f" Exact verdict per image: {certify_text(summary)}."
     return {"word": str(outcome.status).capitalize(), "mode": str(spec.mode), "text": text}
+
+
+def _certify(outcome: GateOutcome) -> list[tuple[str, str]] | None:
+    """A certify gate's outcome counts and vulnerability bracket (None for other gates)."""
+    summary = outcome.summary
+    if summary is None or summary.bracket is None:
+        return None
+    return [
+        ("attacked", str(summary.attacked)),
+        ("fooled", str(summary.successes)),
+        ("certified", str(summary.certified)),
+        ("undecided", str(summary.undecided)),
+        ("vulnerability bracket", bracket_text(summary.bracket)),
+        ("certify_budget", f"{outcome.settings.certify_budget:,} model-pass equivalents per image"),
+    ]
+
+
+def _images(records: Sequence[ImageRecord]) -> list[tuple[str, ...]]:
+    """One row per image with a certify outcome: what became of it and what its proof spent."""
+    rows = []
+    for record in records:
+        if record.outcome is None:
+            continue
+        proof = record.proof or {}
+        spent = (
+            f"{proof[key]:,}" if key in proof else "-"
+            for key in ("passes", "queries", "boxes", "positions_left", "boxes_left")
+        )
+        found_by = proof.get("found_by") or "-"
+        rows.append(
+            (
+                str(record.index),
+                record.file or "-",
+                str(record.label),
+                record.outcome,
+                found_by,
+                *spent,
+            )
+        )
+    return rows
 
 
 def _comparison(compare: Comparison) -> list[tuple[str, str]]:

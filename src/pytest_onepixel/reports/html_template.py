@@ -43,6 +43,9 @@ figure.pair { margin: 0; } figure.pair figcaption { font-size: 12px; }
 img.example { image-rendering: pixelated; border: 1px solid #ddd; margin-right: 2px; }
 figure.curve svg { max-width: 100%; height: auto; }
 .muted { color: #666; }
+table.images tr.fooled td:nth-child(4) { color: #c62828; font-weight: bold; }
+table.images tr.certified td:nth-child(4) { color: #2e7d32; }
+table.images tr.undecided td:nth-child(4) { color: #ef6c00; font-weight: bold; }
 </style>
 </head>
 <body>
@@ -73,6 +76,16 @@ figure.curve svg { max-width: 100%; height: auto; }
 {% endfor %}
 {% if gate.error %}
 <pre class="error">{{ gate.error }}</pre>
+{% endif %}
+{% if gate.certify %}
+<h3>exact verdict (search: certify)</h3>
+{{ key_values(gate.certify) }}
+<h3>attacked images</h3>
+<table class="images"><tr>{% for column in image_columns %}<th>{{ column }}</th>{% endfor %}</tr>
+{% for row in gate.images %}
+<tr class="{{ row[3] }}">{% for value in row %}<td>{{ value }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
 {% endif %}
 {% if gate.compare %}
 <h3>against the baseline</h3>

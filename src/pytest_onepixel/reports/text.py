@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..gate.compare import OTHER_DATA
 
 if TYPE_CHECKING:
-    from ..gate.outcome import GateOutcome
+    from ..gate.outcome import GateOutcome, Summary
     from ..result import ImageRecord
 
 #: Characters a terminal acts on rather than shows: C0 and C1 controls, DEL, and the Unicode
@@ -36,6 +36,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 EXAMPLES_SHOWN = 3
+#: Undecided images a failure text lists by name (the JSON report has them all).
+UNDECIDED_SHOWN = 5
 TABLE_COLUMNS = (
     "gate",
     "attacked",
@@ -74,6 +76,12 @@ def failure_text(outcome: GateOutcome, report_path: Path | None) -> str:
             f"  rejected:     {summary.rejected} success(es) found by the search and not "
             "confirmed by a re-query (not counted)"
         )
+    if summary.bracket is not None:
+        lines.append(
+            f"  certify:      {certify_text(summary)} (exact for each image; the interval above "
+            "is over the sample)"
+        )
+        lines.extend(undecided_lines(outcome.records, settings.certify_budget))
     examples = most_confident(outcome.records)
     if examples:
         lines.append("  most confident adversarial examples:")
@@ -81,6 +89,42 @@ def failure_text(outcome: GateOutcome, report_path: Path | None) -> str:
     where = f"{report_path}" if report_path else "not written (add --onepixel-report PATH)"
     lines.append(f"  JSON report:  {where}")
     return "\n".join(lines)
+
+
+def certify_text(summary: Summary) -> str:
+    """A certify gate's outcomes and its vulnerability bracket, in one phrase."""
+    return (
+        f"{summary.successes} fooled, {summary.certified} certified, {summary.undecided} "
+        f"undecided of {summary.attacked} attacked -> vulnerability bracket "
+        f"{bracket_text(summary.bracket)}"
+    )
+
+
+def bracket_text(bracket: tuple[float, float]) -> str:
+    low, high = bracket
+    return f"[{low:.3f}, {high:.3f}]"
+
+
+def undecided_lines(
+    records: Sequence[ImageRecord], budget: int, count: int = UNDECIDED_SHOWN
+) -> list[str]:
+    """Where the proof of each undecided image stopped (the first `count`, then how many more)."""
+    undecided = [record for record in records if record.outcome == "undecided"]
+    lines = [f"    {stopped_text(record, budget)}" for record in undecided[:count]]
+    if len(undecided) > count:
+        lines.append(f"    ... and {len(undecided) - count} more (records[].proof in the report)")
+    return ["  undecided:    where each image's proof stopped", *lines] if lines else []
+
+
+def stopped_text(record: ImageRecord, budget: int) -> str:
+    """Where one image's proof search stopped: what was left and what it spent."""
+    proof = record.proof or {}
+    where = f"image {record.index}" + (f" ({terminal_text(record.file)})" if record.file else "")
+    return (
+        f"{where}: {proof.get('positions_left', 0):,} position(s) and "
+        f"{proof.get('boxes_left', 0):,} box(es) left after {proof.get('passes', 0):,} of "
+        f"{budget:,} model-pass equivalents"
+    )
 
 
 def most_confident(
@@ -108,7 +152,9 @@ def _values_text(values: Sequence[float]) -> str:
 
 
 def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
-    """One gate's row; `attacked` reads m/N when an early verdict stopped after m of N."""
+    """One gate's row; `attacked` reads m/N when an early verdict stopped after m of N, and a
+    certify gate's `rate` is its vulnerability bracket [fooled, attacked - certified] / attacked
+    (its counts are on a line under the table)."""
     summary = outcome.summary
     if summary is None:
         status = outcome.status.value.upper()
@@ -121,7 +167,7 @@ def summary_row(outcome: GateOutcome) -> tuple[str, ...]:
         outcome.name,
         attacked,
         str(summary.successes),
-        f"{summary.success_rate:.3f}",
+        f"{summary.success_rate:.3f}" if summary.bracket is None else bracket_text(summary.bracket),
         f"[{low:.3f}, {high:.3f}]",
         f"{outcome.threshold:.3f}",
         outcome.spec.mode,
@@ -145,6 +191,11 @@ def table_lines(outcomes: Sequence[GateOutcome]) -> list[str]:
     lines = format_table([TABLE_COLUMNS, *(summary_row(o) for o in ordered)])
     for outcome in ordered:
         lines.extend(terminal_text(f"note ({outcome.name}): {note}") for note in outcome.notes)
+    lines.extend(
+        terminal_text(f"certify ({outcome.name}): {certify_text(outcome.summary)}")
+        for outcome in ordered
+        if outcome.summary is not None and outcome.summary.bracket is not None
+    )
     return lines
 
 
