@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..version import installed_versions
 from .batch_size import DEFAULT_CAP, LADDER, BatchChoice, choose_batch_size
 
 #: Bumped when the ladder's rules or the entry's shape change: older entries are then misses.
@@ -126,15 +127,11 @@ def batch_key(
 @functools.cache
 def machine() -> dict[str, object]:
     """This machine as the timing saw it: host name, CPU count and the runtimes' versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, object] = {"host": socket.gethostname(), "cpus": os.cpu_count()}
-    for name in RUNTIMES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
+    return {
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        **installed_versions(RUNTIMES),
+    }
 
 
 def to_entry(choice: BatchChoice, planned_queries: int | None) -> dict[str, Any]:

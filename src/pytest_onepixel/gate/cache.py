@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..version import installed_versions
 from . import CACHE_MODES
 from .cache_entry import ENTRY_FORMAT, Entry, Expected, Unfit, parse_entry
 from .outcome import GateOutcome
@@ -88,18 +89,9 @@ def plugin_code_hash() -> str:
 RUNTIMES = ("numpy", "onnxruntime", "torch", "onnx")
 
 
-@functools.cache
 def runtime_versions() -> dict[str, str | None]:
     """The installed versions of `RUNTIMES` (None: not installed), read once per process."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, str | None] = {}
-    for name in RUNTIMES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
+    return installed_versions(RUNTIMES)
 
 
 def cache_key(
