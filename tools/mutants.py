@@ -207,8 +207,8 @@ MUTANTS = [
     (
         "M28 batch timing ignores what the search will cost",
         "engine/batch_size.py",
-        "        if planned_queries is not None and size != sizes[-1]:",
-        "        if False:",
+        "        if planned_queries is None:\n            if size / rate > SLOW_CALL:",
+        "        if True:\n            if size / rate > SLOW_CALL:",
         "tests/engine/test_batch_size.py",
     ),
     (
