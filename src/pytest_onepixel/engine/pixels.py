@@ -9,6 +9,7 @@ a reusable float32 batch for the model.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,20 +147,34 @@ class ImageSet:
     ) -> np.ndarray:
         """Fill `out[:m]` with images `owners` as float32, each with its pixel changes applied.
 
-        One gather and one scatter for the whole batch: no Python loop over candidates or pixels.
-        Where a candidate names the same pixel twice the later write wins, so at most k pixels
-        differ from the original.
+        One gather straight into `out` and one scatter at flat (C-order) indices, whatever the
+        model's layout: no Python loop over candidates or pixels, no temporary batch. Where a
+        candidate names the same pixel twice the later write wins, so at most k pixels differ
+        from the original.
         """
         m = len(owners)
         batch = out[:m]
-        batch[...] = self.model_images[owners]
-        if changes is not None:
-            k = changes.rows.shape[1]
-            view = channel_last_view(batch, self.model_layout)
-            view[np.repeat(np.arange(m), k), changes.rows.ravel(), changes.cols.ravel()] = (
-                changes.values.reshape(m * k, -1)
-            )
+        np.take(self.model_images, owners, axis=0, out=batch, mode="clip")  # owners are valid
+        if changes is not None and m:
+            image, row, col, channel = self._flat_steps
+            offsets = (np.arange(m) * image)[:, None] + changes.rows * row + changes.cols * col
+            values = changes.values
+            if values.shape[-1] > 1:
+                offsets = offsets[..., None] + np.arange(values.shape[-1]) * channel
+            np.put(batch, offsets.ravel(), values.ravel())
         return batch
+
+    @functools.cached_property
+    def _flat_steps(self) -> tuple[int, int, int, int]:
+        """How far a C-order flat index moves for one image, row, column and channel of a batch
+        in the model's layout (0 for the channel of 3-D images, which have one)."""
+        per_image = self.model_images.shape[1:]
+        steps = np.cumprod((1, *per_image[:0:-1]))[::-1]  # C-order steps of each image axis
+        if len(per_image) == 2:
+            return int(np.prod(per_image)), int(steps[0]), int(steps[1]), 0
+        axes = (1, 2, 0) if self.model_layout == "NCHW" else (0, 1, 2)  # row, column, channel
+        row, col, channel = (int(steps[axis]) for axis in axes)
+        return int(np.prod(per_image)), row, col, channel
 
 
 def _for_model(images: np.ndarray, layout: str, model_layout: str | None) -> np.ndarray:
