@@ -260,6 +260,28 @@ MUTANTS = [
         '    problem = ""',
         "tests/engine/test_batch_store.py tests/plugin/test_batch_choice_cache.py",
     ),
+    (
+        "M36 the guide ranks candidates at random",
+        "engine/guidance.py",
+        '    return np.argsort(changes, axis=1, kind="stable")[:, :count].astype(np.int64)',
+        "    rng = np.random.default_rng(0)\n"
+        "    return np.stack([rng.permutation(changes.shape[1])[:count] for _ in changes])",
+        "tests/engine/test_guidance.py tests/attack/test_guided.py",
+    ),
+    (
+        "M37 a repeat is replaced at random although the image has a ranking",
+        "engine/distinct.py",
+        "        if self._ranked is not None:\n            ranked = self._ranked[i]",
+        "        if False:\n            ranked = self._ranked[i]",
+        "tests/engine/test_guidance.py tests/attack/test_guided.py",
+    ),
+    (
+        "M38 the gradient's charge is not counted against the budget",
+        "engine/search.py",
+        "        return ranked, self._guide.charge",
+        "        return ranked, 0",
+        "tests/attack/test_guided.py tests/plugin/options/test_option_guidance.py",
+    ),
 ]
 
 

@@ -8,7 +8,6 @@ the engine: `pytest_onepixel.attack` is this function, `pytest_onepixel.engine` 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,15 +20,17 @@ from .engine.batches import BatchEvaluator, check_batch, confirm_batch
 from .engine.consistency import ConsistencyReport, check_consistency, unstable_text
 from .engine.layouts import guess_layout
 from .engine.pixels import ImageSet
-from .engine.presets import PRESETS, Preset, default_popsize, generations, no_generation_text
+from .engine.presets import Preset, generations
 from .engine.schedule import shard_positions
 from .engine.scoring import ScoreFunction
 from .engine.search import Job, SearchSettings
-from .errors import InputError, OnePixelWarning, UnstableModelError
+from .errors import InputError, UnstableModelError
 from .executors.common import AttackProgress, StopRule
 from .executors.local import LocalSearch
+from .guiding import guide_plan
 from .models import Model, load_model
 from .models.preprocess import PreprocessedModel
+from .planning import search_plan
 from .proving import proven
 from .result import AttackResult, ImageRecord, Measured
 from .settings.gate_settings import GateSettings
@@ -65,6 +66,7 @@ def attack(
     executor: str = SessionSettings.executor,
     search: str = GateSettings.search,
     certify_budget: int = GateSettings.certify_budget,
+    guidance: str = GateSettings.guidance,
     scores: str | None = GateSettings.scores,
 ) -> AttackResult:
     """Attack every correctly classified image with a k-pixel DE search of at most `budget` queries.
@@ -108,10 +110,11 @@ def attack(
     preprocess : {"scale": s, "mean": [...], "std": [...]}, optional
         Applied to each perturbed raw batch, ``(x * scale - mean) / std`` per channel, just
         before the model: the attack itself stays in pixel space.
-    preset : {"default", "paper", "continuous"} or Preset
+    preset : {"default", "blackbox", "paper", "continuous"} or Preset
         "default" (chosen by measurement, bench/strategy.md): DE/best/1 whose colour genes sit
         at the corners of the colour cube, no candidate queried twice for an image, and a
-        population sized to the budget (bench/popsize.md). "paper" is Su et al.'s setting
+        population sized to the budget (bench/popsize.md), guided per `guidance`. "blackbox"
+        is the same DE never guided (the model's scores only). "paper" is Su et al.'s setting
         (population 400, DE/rand/1, F = 0.5, no crossover, values from N(mid, half-range)):
         at budgets below 800 it runs no DE generation, only its random initial population (the
         paper ran up to 100 generations). "continuous" is version 0.1's default (DE/rand/1,
@@ -149,6 +152,11 @@ def attack(
     search : {"de", "exhaustive", "certify"}, default "de"; and certify_budget : int
         "exhaustive": every position x corner colour, k = 1 (engine/exhaustive.py; fits budget).
         "certify": DE, then a proof per image it did not fool, each within `certify_budget`.
+    guidance : {"auto", "gradient", "none"}, default "auto"
+        "auto": the default preset ranks each image's (position, corner colour) candidates by
+        the model's margin gradient and starts DE from the best (guiding.py), at a charge of
+        `GRADIENT_CHARGE` queries per image, where the model's graph converts (else black-box;
+        `measured.guidance` says which and why). "gradient": the same, or an error. "none".
     scores : {"logits", "probabilities"}, optional
         What the model returns; by default told per row (engine/scoring.py says how).
     executor : {"local", "ray"}, default "local"
@@ -161,7 +169,7 @@ def attack(
         "pixel_range": pixel_range, "preprocess": preprocess, "backend": backend,
         "preset": GateSettings.preset if isinstance(preset, Preset) else preset,
         "allow_unstable_model": allow_unstable_model, "search": search, "scores": scores,
-        "certify_budget": certify_budget,
+        "certify_budget": certify_budget, "guidance": guidance,
     }  # fmt: skip
     where = lambda key: f"attack({key}=...)"  # noqa: E731
     settings = GateSettings.from_keywords(
@@ -202,7 +210,7 @@ def run_attack(
 ) -> AttackResult:
     """`attack()` with its settings already validated (the gates build them from their
     layers): nothing here validates or defaults a setting again."""
-    plan, notes = _search_plan(settings, run.preset)
+    plan, notes = search_plan(settings, run.preset)
     problem = _prepare(model, images, settings, run.data_layout)
     n = len(problem.images.images)
     labels = _integer_vector("labels", labels, n)
@@ -220,6 +228,7 @@ def run_attack(
         for i in kept
         if attacked[i]
     ]
+    plan, guidance, unguided = guide_plan(plan, problem.model, problem.images, jobs, settings)
     context = _SearchContext(
         problem, score, clean, float(correct.mean()), model_check.stable, model_check.exact
     )
@@ -248,7 +257,8 @@ def run_attack(
         shard=None
         if run.shard is None
         else dict(zip(SHARD_KEYS, (*run.shard, int(attacked.sum())), strict=True)),
-        notes=(*notes, *slower, *proofs),
+        notes=(*notes, *unguided, *slower, *proofs),
+        guidance=guidance,
     )
     ordered = tuple(records[i] for i in kept)
     return AttackResult(ordered, settings, measured, problem.images.images[kept])
@@ -346,26 +356,6 @@ def _prepare(
             f"image; found {settings.pixels}."
         )
     return _Problem(resolved, image_set)
-
-
-def _search_plan(
-    settings: GateSettings, custom: Preset | None
-) -> tuple[SearchSettings, tuple[str, ...]]:
-    """The engine's search settings: the preset, and the population resolved once (the
-    setting, else the preset's, else sized to the budget; never above the budget). With it the
-    note, also warned, when the budget leaves no generation after the initial population (the
-    search is then random sampling, whatever the preset's name)."""
-    preset = custom or PRESETS[settings.preset]
-    popsize = settings.popsize or preset.popsize or default_popsize(settings.budget)
-    popsize = min(popsize, settings.budget)
-    notes: tuple[str, ...] = ()
-    if generations(settings.budget, popsize) == 0 and settings.search != "exhaustive":
-        notes = (no_generation_text(preset.name, settings.budget, popsize),)
-        warnings.warn(notes[0], OnePixelWarning, 4)
-    plan = SearchSettings(
-        settings.budget, settings.pixels, popsize, preset, settings.seed, settings.search
-    )
-    return plan, notes
 
 
 def _attacked_set(

@@ -158,7 +158,9 @@ class Measured:
     and `twin` how the twin fared; `model_check` the consistency probe; `preset`, `popsize` and
     `generations` the DE that ran; `layout`, `data_layout` and `pixel_range` the model's and
     the images' layouts and pixel range as resolved; `shard` the part of the attacked set this
-    run searched; `notes` what a reader of the verdict must know (e.g. no DE generation ran).
+    run searched; `notes` what a reader of the verdict must know (e.g. no DE generation ran);
+    `guidance` what ordered the search's candidates (`used`: gradient or none, the queries it
+    `charge`d each image, and why none when none).
     """
 
     batch: Mapping[str, Any]
@@ -173,6 +175,7 @@ class Measured:
     pixel_range: tuple[float, float]
     shard: Mapping[str, int] | None = None
     notes: tuple[str, ...] = ()
+    guidance: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -58,7 +58,7 @@ def model(batch: np.ndarray) -> np.ndarray:
             IMAGES,
             LABELS,
             {"preset": "fast"},
-            r"'preset' must be one of paper, default, continuous; found 'fast'",
+            r"'preset' must be one of paper, default, blackbox, continuous; found 'fast'",
         ),
         (IMAGES, LABELS, {"indices": [1, 1, 2]}, r"indices must be distinct non-negative"),
         (IMAGES, LABELS, {"indices": [0, -1, 2]}, r"indices must be distinct non-negative"),

@@ -49,6 +49,18 @@ def test_initial_population_worked_example() -> None:
     np.testing.assert_allclose(population[3, 0, 2:], [87.17173, 179.982893, 255.0], atol=1e-5)
 
 
+def test_black_white_extremes_take_channel_zeros_draw_for_every_channel() -> None:
+    """The same stream as the worked example above: member 0's channel draws put channel 0 at
+    0 (its uniform < 0.5), so the member is black; member 1's at 255: white. Positions and the
+    normal members are unchanged."""
+    plain = initial_population(np.random.default_rng(0), 4, 1, (5, 6, 3), (0, 255), 0.5)
+    grey = initial_population(np.random.default_rng(0), 4, 1, (5, 6, 3), (0, 255), 0.5, True)
+    np.testing.assert_array_equal(grey[0, 0, 2:], [0, 0, 0])
+    np.testing.assert_array_equal(grey[1, 0, 2:], [255, 255, 255])
+    np.testing.assert_array_equal(grey[:, :, :2], plain[:, :, :2])
+    np.testing.assert_array_equal(grey[2:], plain[2:])
+
+
 def test_initial_population_without_extremes_is_the_papers_normal_draw() -> None:
     population = initial_population(np.random.default_rng(3), 400, 1, (32, 32, 3), (0, 255), 0)
     values = population[:, 0, 2:]

@@ -115,14 +115,39 @@ def test_adapter_predicts_like_the_source_model(files, kind) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_attack_through_adapter_equals_attack_through_plain_callable(files, kind) -> None:
+    """Black-box (a plain callable has no gradient), every adapter gives the callable's
+    records."""
     source, options, images = sources(files)[kind]
     labels = torch_callable(make())(IMAGES.astype(np.float32)).argmax(axis=1)
-    settings = {"budget": 40, "pixel_range": (0, 16), "seed": 1}
+    settings = {"budget": 40, "pixel_range": (0, 16), "seed": 1, "guidance": "none"}
     layout = "NHWC" if kind == "onnx_nhwc" else "NCHW"
     expected = attack(torch_callable(make()), IMAGES, labels, **settings)
     got = attack(load_model(source, **options), images, labels, layout=layout, **settings)
     assert got.records == expected.records
     assert expected.successes > 0
+
+
+@pytest.fixture(scope="module")
+def guided_reference(files) -> object:
+    source, options, _ = sources(files)["module"]
+    labels = torch_callable(make())(IMAGES.astype(np.float32)).argmax(axis=1)
+    return attack(load_model(source, **options), IMAGES, labels, **GUIDED)
+
+
+GUIDED = {"budget": 60, "pixel_range": (0, 16), "seed": 1, "guidance": "gradient"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_format_is_guided_alike(files, kind, guided_reference) -> None:
+    """Guided by the gradient (TorchScript through its ONNX export's graph), every adapter of
+    one network gives the eager module's records."""
+    source, options, images = sources(files)[kind]
+    labels = torch_callable(make())(IMAGES.astype(np.float32)).argmax(axis=1)
+    layout = "NHWC" if kind == "onnx_nhwc" else "NCHW"
+    got = attack(load_model(source, **options), images, labels, layout=layout, **GUIDED)
+    assert got.measured.guidance["used"] == "gradient"
+    assert got.records == guided_reference.records
+    assert guided_reference.successes > 0
 
 
 def test_onnx_detects_layout_and_chunks_a_fixed_batch(files) -> None:

@@ -34,7 +34,22 @@ ALLOWED = {
     "backends": {"base", "engine", "settings", "models"},
     # search: certify inside an attack (proving.py): beside api, which routes to it
     "proving": {"base", "engine", "settings", "models", "result", "certify"},
-    "api": {"base", "engine", "settings", "models", "result", "executors", "backends", "proving"},
+    # the search plan (planning.py) and its gradient guide (guiding.py), which reads the
+    # model's graph from certify's converters
+    "planning": {"base", "engine", "settings"},
+    "guiding": {"base", "engine", "models", "certify"},
+    "api": {
+        "base",
+        "engine",
+        "settings",
+        "models",
+        "result",
+        "executors",
+        "backends",
+        "proving",
+        "planning",
+        "guiding",
+    },
     "gate": {"base", "engine", "settings", "models", "data", "result", "api", "executors"},
     "reports": {"base", "engine", "settings", "result", "api", "executors", "gate"},
     "cli": {"base", "engine", "settings", "result", "gate", "reports"},

@@ -6,6 +6,10 @@ colours) is soon revisited: DE/best/1 in particular proposes the same pixel agai
 candidates evaluated so far; before each step a trial that repeats one of them, or another trial
 of the step, is replaced by a random unvisited candidate drawn from the image's own generator
 (operators.distinct_trials), so an image's record still depends on nothing but its own stream.
+
+With a guide (engine/guidance.py) each image also keeps its ranking of the candidates: its
+initial population is the top of the ranking (`seeded`), and a repeat is replaced by the best
+unvisited candidate of the ranking first, by a random one only once the ranking is used up.
 """
 
 from __future__ import annotations
@@ -31,21 +35,39 @@ class VisitedCandidates:
         self._bits = np.zeros((0, (self._space + 7) // 8), dtype=np.uint8)
         self._count = np.zeros(0, dtype=np.int64)  # keys visited per image
         self._step: np.ndarray | None = None  # keys of the trials replace_repeats returned last
+        self._ranked: np.ndarray | None = None  # per image, a guide's keys best first
 
-    def add(self, count: int) -> None:
+    def add(self, count: int, ranked: np.ndarray | None = None) -> None:
+        """Room for `count` more images, with their guide's rankings (n, L) when guided (a
+        pool is guided for all its images or for none)."""
         self._bits = np.concatenate([self._bits, np.zeros((count, self._bits.shape[1]), np.uint8)])
         self._count = np.concatenate([self._count, np.zeros(count, dtype=np.int64)])
+        if ranked is not None:
+            before = self._ranked if self._ranked is not None else ranked[:0]
+            self._ranked = np.concatenate([before, ranked])
 
     def keep(self, kept: np.ndarray) -> None:
         """Forget the images the pool retired (`kept` is the pool's mask of those it keeps)."""
         kept = np.asarray(kept, dtype=bool)
         self._bits, self._count = self._bits[kept], self._count[kept]
+        if self._ranked is not None:
+            self._ranked = self._ranked[kept]
+
+    def seeded(self, trials: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Initial populations `trials` (n, P, 1, 2 + C) of images `rows` with their first
+        members set to the top of each ranking (all P of them unless the ranking is shorter)."""
+        top = self._ranked[rows, : trials.shape[1]]
+        members = top.shape[1]
+        flat = trials[:, :members].reshape(-1, trials.shape[-1])
+        flat[:] = self._candidates(top.ravel())
+        trials[:, :members, 0] = flat.reshape(len(rows), members, -1)
+        return trials
 
     def replace_repeats(self, trials: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
         """`trials` (images, P, 1, 2 + C) with repeated candidates replaced by unvisited ones;
         their keys are kept for `record`, so each step realizes its trials once."""
         keys = self._keys(trials)
-        repeated = self._visited(np.arange(len(keys))[:, None], keys) | ~_first_occurrences(keys)
+        repeated = self._visited(np.arange(len(keys))[:, None], keys) | ~first_occurrences(keys)
         counts = repeated.sum(axis=1)
         free = self._space - (self._count + keys.shape[1] - counts)
         new = keys.copy()
@@ -55,12 +77,15 @@ class VisitedCandidates:
             new[i, np.flatnonzero(repeated[i])[:count]] = fresh
         rows, changed = np.nonzero(new != keys)
         if rows.size:
-            position, colour = np.divmod(new[rows, changed], 2**self._images.channels)
-            row, col = np.divmod(position, self._images.width)
-            trials[rows, changed, 0, 0], trials[rows, changed, 0, 1] = row + 0.5, col + 0.5
-            trials[rows, changed, 0, 2:] = self._colours[colour]
+            trials[rows, changed, 0] = self._candidates(new[rows, changed])
         self._step = new
         return trials
+
+    def _candidates(self, keys: np.ndarray) -> np.ndarray:
+        """(m, 2 + C) one-pixel candidates of keys: the pixel's centre and its corner colour."""
+        position, colour = np.divmod(keys, 2**self._images.channels)
+        row, col = np.divmod(position, self._images.width)
+        return np.column_stack([row + 0.5, col + 0.5, self._colours[colour]])
 
     def record(self, counts: np.ndarray) -> None:
         """Remember the first `counts[i]` trials of each image from the step `replace_repeats`
@@ -80,8 +105,24 @@ class VisitedCandidates:
     def _fresh(
         self, i: int, keys: np.ndarray, count: int, free: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """`count` unvisited keys for image i, not among its trials `keys`: the draws of
-        `operators.distinct_trials`, with a bit lookup for its `isin(..., taken)`."""
+        """`count` unvisited keys for image i, not among its trials `keys`: the best of its
+        ranking when guided, then the draws of `operators.distinct_trials`, with a bit lookup
+        for its `isin(..., taken)`."""
+        if self._ranked is not None:
+            ranked = self._ranked[i]
+            open_ = ~self._visited(np.full(len(ranked), i), ranked) & ~np.isin(ranked, keys)
+            best = ranked[open_][:count]
+            if len(best) == count:
+                return best
+            taken = np.concatenate([keys, best])
+            rest = self._fresh_random(i, taken, count - len(best), free - len(best), rng)
+            return np.concatenate([best, rest])
+        return self._fresh_random(i, keys, count, free, rng)
+
+    def _fresh_random(
+        self, i: int, keys: np.ndarray, count: int, free: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """`count` random unvisited keys for image i, not among `keys` (`free` of them left)."""
         if free <= 4 * count:  # nearly full: list what is left
             taken = np.unpackbits(self._bits[i], count=self._space).astype(bool)
             taken[keys] = True
@@ -101,7 +142,7 @@ class VisitedCandidates:
         return keys.reshape(trials.shape[:2])
 
 
-def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+def first_occurrences(keys: np.ndarray) -> np.ndarray:
     """Mask (images, P): True where a key appears for the first time in its row."""
     order = np.argsort(keys, axis=1, kind="stable")
     ordered = np.take_along_axis(keys, order, axis=1)

@@ -40,17 +40,23 @@ def initial_population(
     image_shape: tuple[int, int, int],
     pixel_range: tuple[float, float],
     extreme_fraction: float,
+    black_white: bool = False,
 ) -> np.ndarray:
     """(popsize, k, 2 + C) candidates: positions uniform over the (H, W) grid, values from
     N(mid, half-range) clipped to the range, and the first `extreme_fraction` of the members with
-    every value at the range's low or high end (our default's seeding; the paper uses none)."""
+    every value at the range's low or high end (our default's seeding; the paper uses none).
+    With `black_white` those members take one end for all channels (black or white, the
+    colours that fool most: bench/baselines.md), from the same draws (channel 0's)."""
     height, width, channels = image_shape
     lo, hi = pixel_range
     positions = rng.random((popsize, pixels, 2)) * np.array([height, width], dtype=np.float64)
     mid, half = (lo + hi) / 2, (hi - lo) / 2
     values = np.clip(mid + half * rng.standard_normal((popsize, pixels, channels)), lo, hi)
     extremes = round(extreme_fraction * popsize)
-    values[:extremes] = np.where(rng.random((extremes, pixels, channels)) < 0.5, lo, hi)
+    ends = rng.random((extremes, pixels, channels))
+    if black_white:
+        ends = np.repeat(ends[..., :1], channels, axis=2)
+    values[:extremes] = np.where(ends < 0.5, lo, hi)
     return np.concatenate([positions, values], axis=2)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .batches import BatchEvaluator
 from .distinct import VisitedCandidates
+from .guidance import Guide
 from .operators import (
     STRATEGIES,
     binomial_crossover,
@@ -63,7 +64,8 @@ class SearchOutcome:
 @dataclass(frozen=True)
 class SearchSettings:
     """How hard to search each image: the budget, k pixels, population (at most the budget:
-    api.py resolves it once) and DE preset."""
+    api.py resolves it once), DE preset, and the guide that orders a corner search's candidates
+    (set only for one-pixel searches with `distinct` corners; its charge is below the budget)."""
 
     budget: int
     pixels: int
@@ -71,6 +73,7 @@ class SearchSettings:
     preset: Preset
     seed: int
     method: str = "de"  # "de", or "exhaustive" (engine/exhaustive.py)
+    guide: Guide | None = None  # ranks each image's corner candidates (engine/guidance.py)
 
 
 class SearchPool(Iterator[list[SearchOutcome]]):
@@ -95,6 +98,7 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         self._bounds = np.array([images.height, images.width], dtype=np.float64)
         corner_search = settings.preset.distinct and settings.pixels == 1
         self._visited = VisitedCandidates(images) if corner_search else None
+        self._guide = settings.guide if corner_search else None
 
     def __len__(self) -> int:
         """Images under attack."""
@@ -114,10 +118,23 @@ class SearchPool(Iterator[list[SearchOutcome]]):
             [self._population, np.zeros((n, *self._population.shape[1:]))]
         )
         self._fitness = np.concatenate([self._fitness, np.full((n, self._popsize), np.inf)])
-        self._queries = np.concatenate([self._queries, np.zeros(n, dtype=np.int64)])
+        ranked, charge = self._ranked(jobs)
+        self._queries = np.concatenate([self._queries, np.full(n, charge, dtype=np.int64)])
         self._fresh = np.concatenate([self._fresh, np.ones(n, dtype=bool)])
         if self._visited is not None:
-            self._visited.add(n)
+            self._visited.add(n, ranked)
+
+    def _ranked(self, jobs: Sequence[Job]) -> tuple[np.ndarray | None, int]:
+        """The guide's ranking of the new images' candidates (at most a budget of them) and the
+        queries it charges each; (None, 0) without a guide."""
+        if self._guide is None:
+            return None, 0
+        owners = np.array([j.position for j in jobs], dtype=np.intp)
+        labels = np.array([j.label for j in jobs], dtype=np.intp)
+        targets = np.array([-1 if j.target is None else j.target for j in jobs], dtype=np.intp)
+        images = self._evaluator.images
+        ranked = self._guide.ranked(images, owners, labels, targets, self._settings.budget)
+        return ranked, self._guide.charge
 
     def __next__(self) -> list[SearchOutcome]:
         if not self._jobs:
@@ -142,6 +159,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
             trials[fresh] = _initial_populations(
                 rngs, self._popsize, self._settings, self._evaluator
             )
+            if self._guide is not None:
+                trials[fresh] = self._visited.seeded(trials[fresh], np.flatnonzero(fresh))
             self._fresh = np.zeros_like(fresh)
         if (~fresh).any():
             trials[~fresh] = self._mutate(np.flatnonzero(~fresh))
@@ -227,10 +246,13 @@ def _initial_populations(
     """One initial population per generator, stacked (images, P, k, 2 + C)."""
     images = evaluator.images
     shape = (images.height, images.width, images.channels)
-    fraction = settings.preset.extreme_fraction
+    preset, pixel_range = settings.preset, images.pixel_range
+    fraction, black_white = preset.extreme_fraction, preset.black_white
     population = np.stack(
         [
-            initial_population(rng, popsize, settings.pixels, shape, images.pixel_range, fraction)
+            initial_population(
+                rng, popsize, settings.pixels, shape, pixel_range, fraction, black_white
+            )
             for rng in rngs
         ]
     )

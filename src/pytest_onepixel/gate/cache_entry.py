@@ -114,6 +114,8 @@ def _measured(data: object, expected: Expected) -> Measured:
     for key in ("batch", "twin", "model_check"):
         if not isinstance(data.get(key), Mapping):
             raise Unfit(f"measured.{key} is not a mapping")
+    if not isinstance(data.get("guidance"), Mapping | None):
+        raise Unfit("measured.guidance is not a mapping")
     pixel_range = data.get("pixel_range")
     if not (isinstance(pixel_range, list) and len(pixel_range) == 2 and _numbers(pixel_range)):
         raise Unfit("measured.pixel_range is not two numbers")

@@ -300,6 +300,7 @@ def measured_block(block: Fields) -> Measured:
         pixel_range=(float(pixel_range[0]), float(pixel_range[1])),
         shard=block.get("shard", "object", None, null=True),
         notes=block.texts("notes"),
+        guidance=block.get("guidance", "object", None, null=True),
     )
 
 

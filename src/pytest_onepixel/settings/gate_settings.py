@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import validators as v
 from ..engine.layouts import LAYOUTS
-from ..engine.presets import DEFAULT_CERTIFY_BUDGET, PRESETS, SEARCH_METHODS
+from ..engine.presets import DEFAULT_CERTIFY_BUDGET, GUIDANCE_CHOICES, PRESETS, SEARCH_METHODS
 from ..errors import InputError
 from .setting import BACKENDS, GATE_MODES, parse_values, setting, settings_of
 
@@ -74,6 +74,13 @@ class GateSettings:
     )
     preset: str = setting(
         "default", v.choice(*PRESETS), f"DE preset: {', '.join(PRESETS)}", option=True
+    )
+    guidance: str = setting(
+        "auto",
+        v.choice(*GUIDANCE_CHOICES),
+        "auto (rank candidates by the model's gradient where the preset and model allow it), "
+        "gradient (the same, or a usage error saying why not) or none (black-box)",
+        option=True,
     )
     search: str = setting(
         "de",

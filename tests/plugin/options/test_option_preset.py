@@ -1,5 +1,6 @@
-"""--onepixel-preset / onepixel_preset: the DE settings (paper, default, continuous). At budget
-20 `paper` (population 400, capped to the budget) runs no generation and says so."""
+"""--onepixel-preset / onepixel_preset: the DE settings (paper, default, blackbox,
+continuous). At budget 20 `paper` (population 400, capped to the budget) runs no generation and
+says so."""
 
 from __future__ import annotations
 

@@ -1,0 +1,106 @@
+"""Guidance: the order in which an image's one-pixel corner candidates deserve queries.
+
+The default search colours its candidates at the corners of the colour cube (operators.py
+`snap_to_corners`), so one image has H x W x 2^C candidates, each named by its key
+(operators.candidate_keys). A guide ranks them, best first, before the image's search starts; the
+search (engine/search.py) then takes its initial population from the top of the ranking and,
+where DE proposes a candidate the image was already scored on, the next unvisited candidate of the
+ranking instead of a random one (engine/distinct.py). Mutation and selection are the paper's
+DE; only where the search starts and what it tries instead of a repeat come from the guide.
+
+A gradient guide (guiding.py, which needs torch) ranks by the first-order change of the margin:
+for the gradient g of (score of the class to keep) - (score of the class to reach) with respect to
+the input, changing pixel p to colour c changes the margin by about sum_ch g[p, ch] (c_ch -
+x[p, ch]) (`margin_changes`); the most negative change comes first. This is the linearisation
+that gradient attacks take (Goodfellow et al. 2015; for L0 changes, JSMA's saliency, Papernot et
+al. 2016), used here only to order DE's candidates. Its cost, one forward and one backward pass
+per image, is charged against the image's budget as a stated number of model queries
+(`Guide.charge`), so "budget 400" still means the same model time.
+
+Everything here is numpy: an image's ranking depends on its own gradient and pixels only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .distinct import first_occurrences
+from .operators import corner_colours
+from .pixels import ImageSet
+
+
+class Guide(Protocol):
+    """Ranks the corner candidates of the images a search pool takes in.
+
+    `name` goes into the report (`gradient`); `charge` is the queries each guided image's
+    budget pays for its ranking, before any DE query."""
+
+    name: str
+    charge: int
+
+    def ranked(
+        self,
+        images: ImageSet,
+        owners: np.ndarray,
+        labels: np.ndarray,
+        targets: np.ndarray,
+        limit: int,
+    ) -> np.ndarray:
+        """(n, min(limit, H W 2^C)) candidate keys of images `owners`, best first; `targets`
+        is -1 for an untargeted image."""
+        ...
+
+
+def margin_changes(gradient: np.ndarray, pixels: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """First-order margin change of every (position, corner colour) of n images.
+
+    gradient, pixels: (n, H, W, C) channel-last; colours: (2^C, C). Returns (n, H W 2^C) in key
+    order ((row W + col) 2^C + colour): sum_ch g[p, ch] (colour[ch] - x[p, ch])."""
+    n, height, width, channels = gradient.shape
+    g = gradient.reshape(n, height * width, channels)
+    x = pixels.reshape(n, height * width, channels).astype(np.float64)
+    toward = np.einsum("npc,kc->npk", g, colours)  # g . colour for every colour
+    here = np.einsum("npc,npc->np", g, x)[..., None]  # g . x, the pixel as it is
+    return (toward - here).reshape(n, -1)
+
+
+def ranking(changes: np.ndarray, limit: int) -> np.ndarray:
+    """Keys (n, min(limit, space)) by ascending change, ties broken by the smaller key, so an
+    image's order is a pure function of its own changes. The best `limit` are picked by a
+    partition first (a budget is far smaller than a CIFAR image's 8,192 candidates), then
+    sorted by (change, key): the same keys, in the same order, as a stable sort of all."""
+    changes = np.nan_to_num(changes, nan=np.inf)  # a NaN gradient ranks its candidates last
+    count = min(limit, changes.shape[1])
+    if count == changes.shape[1]:
+        return np.argsort(changes, axis=1, kind="stable").astype(np.int64)
+    out = np.empty((len(changes), count), dtype=np.int64)
+    for row, values in enumerate(changes):
+        cut = np.partition(values, count - 1)[count - 1]  # the count-th smallest change
+        below = np.flatnonzero(values < cut)
+        at = np.flatnonzero(values == cut)[: count - len(below)]  # smallest keys first
+        keys = np.concatenate([below, at])
+        out[row] = keys[np.lexsort((keys, values[keys]))]
+    return out
+
+
+def interleaved(rankings: np.ndarray) -> np.ndarray:
+    """Several rankings of each image, (m, n, L), merged by taking their first keys in turn,
+    then their second keys, ..., each key at its first place only: (n, L)."""
+    m, n, length = rankings.shape
+    merged = rankings.transpose(1, 2, 0).reshape(n, length * m)
+    keep = first_occurrences(merged)
+    keep &= np.cumsum(keep, axis=1) <= length  # each ranking holds L distinct keys
+    return merged[keep].reshape(n, length)
+
+
+def rank_by_gradients(
+    images: ImageSet, owners: np.ndarray, gradients: np.ndarray, limit: int
+) -> np.ndarray:
+    """The ranking of images `owners` from m margin gradients each, (m, n, H, W, C)
+    channel-last: one ranking per gradient, interleaved."""
+    colours = corner_colours(images.channels, images.pixel_range)
+    pixels = images.channel_last[owners]
+    rankings = [ranking(margin_changes(g, pixels, colours), limit) for g in gradients]
+    return interleaved(np.stack(rankings))
