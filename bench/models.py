@@ -6,6 +6,9 @@
   workload; 300 held-out images.
 - resnet: 32x32x3, ResNet-18 (CIFAR variant) trained briefly on colour digits; 8 images (it
   runs at ~100 images/s here, so its exhaustive limit alone costs ~11 min).
+- resnet_fragile: the same ResNet-18 trained without the augmented copies and for 40 steps
+  (workloads.RESNET_FRAGILE; accuracy 0.880), so one pixel fools some images; the first 40
+  held-out images (resnet_fragile.py measures its strength on a stated selection).
 - resnet224: 224x224x3, ResNet-18 (ImageNet variant) with random weights, for speed and memory.
 
 Every loader returns a `Bench`: the ONNX path, a function giving the PyTorch module, the images
@@ -84,6 +87,16 @@ def resnet(count: int = 8) -> Bench:
     title = "ResNet-18 (CIFAR variant), 32x32x3, colour digits"
     module = lambda: module_from_cache(onnx)  # noqa: E731
     return Bench("resnet", title, onnx, module, images[:count], labels[:count], (0, 255))
+
+
+def resnet_fragile(count: int = 40) -> Bench:
+    from workloads import module_from_cache
+    from workloads import resnet_fragile as build
+
+    onnx, _, images, labels = build()
+    title = "ResNet-18 (CIFAR variant), 32x32x3, colour digits, fragile (no augmented copies)"
+    module = lambda: module_from_cache(onnx)  # noqa: E731
+    return Bench("resnet_fragile", title, onnx, module, images[:count], labels[:count], (0, 255))
 
 
 def resnet224(count: int = 100) -> Bench:
