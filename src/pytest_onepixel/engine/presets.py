@@ -9,7 +9,7 @@ paper's threat model); `continuous` is the default of version 0.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import InputError
 
@@ -87,29 +87,23 @@ GUIDANCE_CHOICES = ("auto", "gradient", "none")
 #: certify.DEFAULT_CERTIFY_BUDGET, which needs torch to import; tests/certify checks they agree).
 DEFAULT_CERTIFY_BUDGET = 4_000_000
 
+_DEFAULT = Preset(
+    "default",
+    popsize=None,
+    extreme_fraction=1.0,
+    strategy="best1",
+    corners=True,
+    distinct=True,
+    black_white=True,
+    guided=True,
+)
+
 PRESETS = {
     "paper": Preset("paper", popsize=400),
-    "default": Preset(
-        "default",
-        popsize=None,
-        extreme_fraction=1.0,
-        strategy="best1",
-        corners=True,
-        distinct=True,
-        black_white=True,
-        guided=True,
-    ),
+    "default": _DEFAULT,
     # The default's DE without gradients: the paper's threat model (scores only) with our
-    # measured search (bench/strength.md).
-    "blackbox": Preset(
-        "blackbox",
-        popsize=None,
-        extreme_fraction=1.0,
-        strategy="best1",
-        corners=True,
-        distinct=True,
-        black_white=True,
-    ),
+    # measured search (bench/baselines.md).
+    "blackbox": replace(_DEFAULT, name="blackbox", guided=False),
     # The default of version 0.1: DE/rand/1 with continuous colours, three quarters of the
     # initial population at extreme colours. For models whose weak spots need mid colours.
     "continuous": Preset("continuous", popsize=None, extreme_fraction=0.75),
