@@ -38,10 +38,11 @@ def test_ray_gives_the_local_records(local_ray, gate_assets, tmp_path, threshold
 
     def run(executor: str):
         stop = None if threshold is None else EarlyVerdict(GateSpec(threshold))
-        options = {"budget": 30, "pixel_range": (0, 16), "stop_when": stop}
+        options = {"budget": 40, "pixel_range": (0, 16), "stop_when": stop}
         return attack(model, images, labels, executor=executor, **options)
 
     local, distributed = run("local"), run("ray")
+    assert local.measured.guidance["used"] == "gradient"  # the guide travels to the actors
     assert distributed.records == local.records
     if threshold is not None:
         assert local.skipped > 0  # the early verdict stopped both at the same images
