@@ -34,9 +34,11 @@ class Preset:
       trial of the step) is replaced by a random unvisited one, so no query is spent twice;
       needs `corners` (what makes two candidates the same).
     - `black_white`: the extreme members of the initial population are black or white (every
-      channel at the same end) rather than any corner: black and white fool every image the 8
-      RGB corners fool on the bench models, and starting there found 74 of 93 colour-model
-      images at budget 100 against 62 (blackbox preset, 3 seeds; 91 against 87 at 400).
+      channel at the same end) rather than any corner: black and white alone fool all 31
+      corner-fooled colour-model images (bench/baselines.md), and starting there found 74 of
+      93 at budget 100 against 62 (blackbox preset, 3 seeds; 91 against 87 at 400; half the
+      members black or white: 64 and 87). On photos, where they fool 5 of 9, the difference
+      was within seed noise (10 against 8 of 27 at budget 100, 17 against 20 at 400).
     - `guided`: the preset takes a guide (the `guidance` setting, engine/guidance.py): its
       initial population and the replacements of repeats come from a ranking of the corner
       candidates by the model's gradient. Needs `distinct`.
