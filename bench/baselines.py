@@ -13,8 +13,10 @@ corner colour, 2^C colours). From it:
   compared. The model is deterministic, so a simulated draw over the table is the same as a
   query to the model.
 - the **exhaustive corner limit**: images with f > 0 over all corners (the denominator).
-- the plugin's **default** (`attack`, search de) over SEEDS and the **paper preset**, on the
-  same images, the success count divided by the same limit.
+- the plugin's **default** (`attack`, search de; guided by the model's gradient, guiding.py),
+  the **blackbox preset** (the same DE, unguided) over SEEDS, and the **paper preset**, on the
+  same images, the success count divided by the same limit. The black-box target of issue 22 is
+  the best baseline plus half the remaining gap to 1.0.
 
 One query = one model evaluation of one perturbed image, for every method (the baselines use
 exactly q queries, the plugin at most q).
@@ -38,7 +40,7 @@ from strength import scipy_anchor
 
 from pytest_onepixel import attack, load_model
 
-SEEDS = (0, 1, 2, 3, 4)
+SEEDS = (0, 1, 2)
 PAPER_SEEDS = (0, 1, 2)
 ANCHOR_SEEDS = (0,)
 BUDGETS = (100, 400, 1000)
@@ -125,18 +127,19 @@ def section(bench: Bench, images: int, sims: int) -> tuple[list[str], list[str]]
         f"{np.median(every.sum(1)[every.any(1)]) if limit else 0:.0f}.",
         "",
         "Each cell: fraction of the corner limit. Baselines: exact expectation (simulated mean "
-        f"[min-max] over {sims} seeds). Default: mean [min-max] over seeds {SEEDS}, mean "
-        f"queries per image, sample sd over seeds. Paper preset: seeds {PAPER_SEEDS}; scipy DE "
-        f"anchor (anchor.py, per image): seeds {ANCHOR_SEEDS}.",
+        f"[min-max] over {sims} seeds). Default and blackbox: mean [min-max] over seeds {SEEDS}, "
+        f"mean queries per image, sample sd over seeds. Paper preset: seeds {PAPER_SEEDS}; "
+        f"scipy DE anchor (anchor.py, per image): seeds {ANCHOR_SEEDS}.",
         "",
         f"| budget | limit | random B/W (N={bw.shape[1]}) | random corners (N={every.shape[1]})"
-        " | default | paper preset | scipy DE anchor | default - best baseline |",
-        "|---|---|---|---|---|---|---|---|",
+        " | default (guided) | blackbox preset | paper preset | scipy DE anchor "
+        "| default - best baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for budget in BUDGETS:
         if not limit:
-            lines.append(f"| {budget} | 0 | - | - | - | - | - | - |")
+            lines.append(f"| {budget} | 0 | - | - | - | - | - | - | - |")
             continue
         cells, best = [], 0.0
         for rows in (bw, every):
@@ -147,19 +150,24 @@ def section(bench: Bench, images: int, sims: int) -> tuple[list[str], list[str]]
         default = [plugin_found(bench, x, y, budget, "default", s) for s in SEEDS]
         rates = [d[0] / limit for d in default]
         queries = np.mean([d[1] for d in default])
+        blind = [plugin_found(bench, x, y, budget, "blackbox", s)[0] / limit for s in SEEDS]
         paper = [plugin_found(bench, x, y, budget, "paper", s)[0] / limit for s in PAPER_SEEDS]
         anchor = [scipy_anchor(bench, x, y, budget, s)[0] / limit for s in ANCHOR_SEEDS]
         margin = np.mean(rates) - best
         noise = max(rates) - min(rates)
         lines.append(
             f"| {budget} | {limit} | {cells[0]} | {cells[1]} | {spread(rates)}; {queries:.0f} q"
-            f" (sd {np.std(rates, ddof=1):.3f}) | {spread(paper)} | {np.mean(anchor):.3f}"
+            f" (sd {np.std(rates, ddof=1):.3f}) | {spread(blind)} | {spread(paper)}"
+            f" | {np.mean(anchor):.3f}"
             f" | {margin:+.3f} (seed spread {noise:.3f}) |"
         )
         verdict = "beats it" if margin > noise else "does NOT beat it"
+        goal = best + (1 - best) / 2
         verdicts.append(
             f"- {bench.name}, budget {budget}: default {np.mean(rates):.3f} vs best baseline "
-            f"{best:.3f}: {verdict} by more than the seed spread ({noise:.3f})"
+            f"{best:.3f}: {verdict} by more than the seed spread ({noise:.3f}); blackbox "
+            f"{np.mean(blind):.3f} vs best baseline + half the gap {goal:.3f}: "
+            f"{'met' if np.mean(blind) >= goal else 'NOT met'}"
         )
         print(lines[-1], flush=True)
     return [*lines, ""], verdicts
