@@ -71,6 +71,25 @@ def weighted(node: Node):
     return apply, weight, bias
 
 
+def _rectified(sym: Sym, slope: float, box: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """ReLU / LeakyReLU f(x), x between its lines L(v) <= x <= U(v). f is increasing, so
+    f(L(v)) <= f(x) <= f(U(v)), and each side is relaxed on its own line's range over the box,
+    [l, max L] below and [min U, u] above, rather than on x's whole interval [l, u]: a neuron
+    whose upper line stays positive over the box keeps U(v) as its upper line, one whose lower
+    line stays negative keeps slope * L(v) below. Above, the chord (DeepPoly); below, where L
+    crosses zero, the line through the origin parallel to that chord, as Neurify's symbolic
+    relaxation (Wang et al. 2018b) does: on the bench's colour CNN it needed 6% fewer boxes
+    than CROWN's adaptive slope 0 or 1 (bench/certify.md)."""
+    low_top = torch.maximum(concretize(sym.lo, *box, False), sym.l)
+    up_bottom = torch.minimum(concretize(sym.up, *box, True), sym.u)
+    (lower_slope, zero), _ = relu_lines(sym.l, low_top, slope)
+    crossing = (sym.l < 0) & (low_top > 0)
+    width = torch.where(crossing, low_top - sym.l, torch.ones_like(sym.l))
+    lower_slope = torch.where(crossing, (low_top - slope * sym.l) / width, lower_slope)
+    _, high = relu_lines(up_bottom, sym.u, slope)
+    return through_lines(sym, (lower_slope, zero), high)
+
+
 def _max_with(sym: Sym, floor: float) -> tuple[Tensor, Tensor]:
     """Lines of max(x, floor) = floor + relu(x - floor)."""
     (a, b), (c, d) = relu_lines(sym.l - floor, sym.u - floor)
@@ -110,7 +129,7 @@ def lines_of(node: Node, ins: list[Sym], box: tuple[Tensor, Tensor]) -> tuple[Te
         flat = [linear_part(node, t.reshape(-1, *t.shape[2:])) for t in (x.lo, x.up)]
         return tuple(t.reshape(*rows, *t.shape[1:]) for t in flat)
     if kind in ("relu", "leaky_relu"):
-        return through_lines(x, *relu_lines(x.l, x.u, a.get("slope", 0.0)))
+        return _rectified(x, a.get("slope", 0.0), box)
     if kind == "clip":
         return _clip(x, node, box)
     if kind == "square":
@@ -127,24 +146,26 @@ def lines_of(node: Node, ins: list[Sym], box: tuple[Tensor, Tensor]) -> tuple[Te
         dim = a["axis"] + 2
         return torch.cat([s.lo for s in ins], dim), torch.cat([s.up for s in ins], dim)
     if kind == "maxpool":
-        return maxpool_lines(x, lambda t, **kw: maxpool(t, a, **kw), _disjoint(a))
+        return maxpool_lines(x, lambda t, **kw: maxpool(t, a, **kw), box)
     raise KeyError(kind)
 
 
-def _disjoint(attrs: dict) -> bool:
-    dilation = attrs.get("dilation", 1)
-    dilation = (dilation, dilation) if isinstance(dilation, int) else dilation
-    return all(
-        s >= (k - 1) * d + 1
-        for s, k, d in zip(attrs["stride"], attrs["kernel"], dilation, strict=True)
-    )
+def intervals_of(node: Node, ins: list[Sym], lines: tuple[Tensor, Tensor], box) -> tuple:
+    """The output's interval: its lines concretized over the box, and for a max pooling also
+    no wider than the pooled input intervals (both hold, so their intersection does)."""
+    low, high = concretize(lines[0], *box, True), concretize(lines[1], *box, False)
+    if node.kind == "maxpool":
+        low = torch.maximum(low, maxpool(ins[0].l, node.attrs))
+        high = torch.minimum(high, maxpool(ins[0].u, node.attrs))
+    return low, high
 
 
 def dense_step(node: Node, ins: list[Sym], box: tuple[Tensor, Tensor]) -> Sym:
     """One node's output bounds over the whole activation map."""
     lo, up = lines_of(node, ins, box)
-    sym = _with_intervals(lo, up, *box, torch.zeros(()))
-    return Sym(sym.lo, sym.up, sym.l, sym.u, error_of(node, ins, magnitude(sym)))
+    low, high = intervals_of(node, ins, (lo, up), box)
+    sym = Sym(lo, up, low, high, torch.zeros(()))
+    return Sym(lo, up, low, high, error_of(node, ins, magnitude(sym)))
 
 
 def propagate(graph: Graph, first: object, box: tuple[Tensor, Tensor], step=dense_step):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .bounds import dense_step, lines_of
+from .bounds import dense_step, intervals_of, lines_of
 from .floats import error_of
 from .forward import forward_node
 from .node import Node
@@ -152,7 +152,7 @@ def _clean_step(node: Node, ins: list[Windowed]) -> tuple[Tensor, Tensor]:
 
 def _finish(node: Node, ins: list[Sym], box, top, left, clean) -> Windowed:
     lo, up = lines_of(node, ins, box)
-    low, high = concretize(lo, *box, True), concretize(up, *box, False)
+    low, high = intervals_of(node, ins, (lo, up), box)
     mag = torch.maximum(low.abs(), high.abs())
     sym = Sym(lo, up, low, high, error_of(node, ins, mag))
     return Windowed(sym, top, left, *clean)

@@ -18,8 +18,8 @@ from .graph import Graph
 from .proof import ImageProof, ProofRecord
 
 #: Model-pass equivalents one image's proof may spend. On a 32 x 32 x 3 image one bound of every
-#: position costs 1,024 x 32 passes; on the bench's colour CNN two images took 2.6M and 3.0M
-#: passes to decide (about 1-2 minutes each on one CPU thread), digits about 1,500.
+#: position costs 1,024 x 32 passes; on the bench's colour CNN the 40 attacked images measured
+#: took 0.5M passes on average and 1.5M at most to decide (bench/certify.md), digits about 1,000.
 DEFAULT_CERTIFY_BUDGET = 4_000_000
 #: Memory for one chunk of boxes' linear bounds (float64, both lines, with temporaries).
 DEFAULT_BOUND_MEMORY_MB = 256

@@ -13,7 +13,10 @@ model's float32 arithmetic may stray from the exact value (see floats.py).
 
 Affine ops pass their positive weights to the matching line and their negative weights to the
 other one (so a linear op is exact on exact inputs); element-wise ops take a lower and an upper
-line valid on [l, u] (`through_lines`), which is where the relaxation lives.
+line valid on [l, u] (`through_lines`), which is where the relaxation lives. With only K = C
+variables a box has just 2^K corners, and a convex function of v lies below any plane that lies
+above it at those corners (`plane_above`): max pooling's upper line is such a plane over the
+largest upper line, which keeps the dependence on v that DeepPoly's constant upper bound drops.
 """
 
 from __future__ import annotations
@@ -136,21 +139,58 @@ def scaled_lines(lo_: Tensor, hi_: Tensor, r_lo: Tensor, r_hi: Tensor):
     return (a, low_at[0] - a * lo_), (c, high_at[0] - c * lo_)
 
 
-def maxpool_lines(sym: Sym, pool: Callable[..., Tensor], disjoint: bool) -> tuple[Tensor, Tensor]:
-    """Max pooling: below, the line of the input with the largest lower bound in each window
-    (max >= any input); above, the largest upper bound as a constant, or, for disjoint windows,
-    that input's own upper line when its lower bound beats every other upper bound in the window
-    (then the max is that input). A sound relaxation in the spirit of DeepPoly's, cheaper than
-    its linear upper lines."""
+def corners_of(box_lo: Tensor, box_hi: Tensor) -> Tensor:
+    """The 2^K corners of each box with a trailing 1 (for evaluating lines): (B, 2^K, K+1)."""
+    channels = box_lo.shape[1]
+    bits = ((torch.arange(2**channels)[:, None] >> torch.arange(channels)) & 1).bool()
+    points = torch.where(bits[None], box_hi[:, None], box_lo[:, None])
+    return torch.cat([points, torch.ones_like(points[..., :1])], -1)
+
+
+def at_corners(lines: Tensor, corners: Tensor) -> Tensor:
+    """Linear functions (B, K+1, *S) evaluated at each box's corners: (B, 2^K, *S)."""
+    return torch.einsum("bnk,bk...->bn...", corners, lines)
+
+
+def plane_above(values: Tensor, corners: Tensor) -> Tensor:
+    """A plane (B, K+1, *S) above a convex function of v over each box, from the function's
+    values at the box's corners (B, 2^K, *S): a convex function lies below any plane that lies
+    above it at the box's vertices. The slopes are the mean differences between opposite faces
+    (exact when the function is itself linear); the constant is lifted to the highest corner."""
+    channels = corners.shape[-1] - 1
+    shape = (*corners.shape[:2], *([1] * (values.dim() - 2)))
+    slopes = []
+    for k in range(channels):
+        high = corners[..., k] == corners[..., k].amax(1, keepdim=True)
+        width = corners[..., k].amax(1) - corners[..., k].amin(1)
+        ones = high.reshape(shape).to(values.dtype)
+        rise = (values * ones).sum(1) - (values * (1 - ones)).sum(1)
+        scale = (width * 2 ** (channels - 1)).clamp(min=1e-300).reshape(shape[:1] + shape[2:])
+        slope = torch.where(width.reshape(scale.shape) > 0, rise / scale, torch.zeros_like(rise))
+        slopes.append(torch.nan_to_num(slope, nan=0.0, posinf=0.0, neginf=0.0))
+    slope = torch.stack(slopes, 1)  # (B, K, *S)
+    tilt = torch.einsum("bnk,bk...->bn...", corners[..., :-1], slope)
+    lift = (values - tilt).amax(1)
+    return torch.cat([slope, lift.unsqueeze(1)], 1)
+
+
+def maxpool_lines(
+    sym: Sym, pool: Callable[..., Tensor], box: tuple[Tensor, Tensor]
+) -> tuple[Tensor, Tensor]:
+    """Max pooling. Below: max(x_i) >= x_i for any input, so the lower line of the input whose
+    line is highest at the box's centre (a tangent of the convex max of the lower lines).
+    Above: max(x_i) <= max(U_i(v)), a convex function of v, so any plane above it at the box's
+    2^K corners holds on the whole box (`plane_above`); it keeps the dependence on v that a
+    constant upper bound (DeepPoly's, unless one input dominates) throws away, and it is that
+    input's own line when one input dominates the window."""
     batch, rows = sym.lo.shape[:2]
-    pooled_l, where = pool(sym.l, return_indices=True)
+    corners = corners_of(*box)
+    centre = corners.mean(1)
+    at_centre = torch.einsum("bk,bk...->b...", centre, sym.lo)
+    pooled, where = pool(at_centre, return_indices=True)
     index = where.flatten(-2).unsqueeze(1).expand(-1, rows, *([-1] * (where.dim() - 2)))
-    lo = sym.lo.flatten(-2).gather(-1, index).reshape(batch, rows, *pooled_l.shape[1:])
-    up = torch.zeros_like(lo)
-    up[:, -1] = pool(sym.u)
-    if disjoint:  # each input sits in one window, so masking the winner masks only its own
-        up_same = sym.up.flatten(-2).gather(-1, index).reshape(lo.shape)
-        u_masked = sym.u.flatten(-2).scatter(-1, where.flatten(-2), float("-inf"))
-        others = pool(u_masked.reshape(sym.u.shape))
-        up = torch.where((pooled_l >= others).unsqueeze(1), up_same, up)
+    lo = sym.lo.flatten(-2).gather(-1, index).reshape(batch, rows, *pooled.shape[1:])
+    tops = at_corners(sym.up, corners)
+    pooled_tops = pool(tops.reshape(-1, *tops.shape[2:]))
+    up = plane_above(pooled_tops.reshape(batch, -1, *pooled_tops.shape[1:]), corners)
     return lo, up
