@@ -67,7 +67,7 @@ MUTANTS = [
     (
         "M8 no extreme-colour seeding",
         "engine/operators.py",
-        "    values[:extremes] = np.where(rng.random((extremes, pixels, channels)) < 0.5, lo, hi)\n",
+        "    values[:extremes] = np.where(ends < 0.5, lo, hi)\n",
         "",
         "tests/engine/test_operators.py tests/attack/test_attack.py",
     ),
@@ -281,6 +281,13 @@ MUTANTS = [
         "        return ranked, self._guide.charge",
         "        return ranked, 0",
         "tests/attack/test_guided.py tests/plugin/options/test_option_guidance.py",
+    ),
+    (
+        "M39 the black/white start takes any corner",
+        "engine/operators.py",
+        "    if black_white:\n",
+        "    if False:\n",
+        "tests/engine/test_operators.py",
     ),
 ]
 
