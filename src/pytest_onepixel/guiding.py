@@ -170,15 +170,19 @@ def _graph(model: object, images: ImageSet):
     """The model's graph; for a PyTorch model that torch.fx cannot trace (a TorchScript
     module), the graph of its ONNX export (models/twin.py), so that every format of one network
     is guided alike. The graph is checked against the model itself either way."""
-    from .certify import graph_of
+    from .models.onnx_model import OnnxModel
     from .models.preprocess import PreprocessedModel
     from .models.torch_model import TorchModel
+
+    inner = model.inner if isinstance(model, PreprocessedModel) else model
+    if not isinstance(inner, TorchModel | OnnxModel):  # e.g. a plain callable: no graph
+        raise UnsupportedOpError(f"{type(inner).__name__} is neither a PyTorch nor an ONNX model")
+    from .certify import graph_of
 
     shape = images.model_images.shape[1:]
     try:
         return graph_of(model, shape)
     except UnsupportedOpError:
-        inner = model.inner if isinstance(model, PreprocessedModel) else model
         if not isinstance(inner, TorchModel):
             raise
     from .models.twin import onnx_twin
