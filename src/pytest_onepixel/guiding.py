@@ -29,7 +29,8 @@ from .engine.guidance import rank_by_gradients
 from .engine.layouts import channel_last_view
 from .engine.pixels import ImageSet
 from .engine.presets import guided_popsize
-from .errors import InputError, ModelLoadError, UnsupportedOpError
+from .errors import InputError, UnsupportedOpError
+from .importing import first_line
 
 #: Queries charged per guided image for its gradient (one float64 forward and two backward
 #: passes through the graph), each query counted at the model's best batch through ONNX Runtime:
@@ -188,9 +189,9 @@ def _graph(model: object, images: ImageSet):
     from .models.twin import onnx_twin
 
     try:
-        twin = onnx_twin(inner, images.model_images[:2], threads=1)
-    except ModelLoadError as error:
-        raise UnsupportedOpError(str(error)) from None
+        twin = onnx_twin(inner, images.model_images[:2], 1)
+    except Exception as error:  # no export, no graph: the search runs unguided
+        raise UnsupportedOpError(f"{type(error).__name__}: {first_line(error)}") from None
     if isinstance(model, PreprocessedModel):
         twin = PreprocessedModel(twin, model.preprocess, model.layout)
     return graph_of(twin, shape)
