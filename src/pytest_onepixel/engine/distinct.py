@@ -58,9 +58,7 @@ class VisitedCandidates:
         members set to the top of each ranking (all P of them unless the ranking is shorter)."""
         top = self._ranked[rows, : trials.shape[1]]
         members = top.shape[1]
-        flat = trials[:, :members].reshape(-1, trials.shape[-1])
-        flat[:] = self._candidates(top.ravel())
-        trials[:, :members, 0] = flat.reshape(len(rows), members, -1)
+        trials[:, :members, 0] = self._candidates(top.ravel()).reshape(len(rows), members, -1)
         return trials
 
     def replace_repeats(self, trials: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
