@@ -21,6 +21,8 @@ chunk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -61,13 +63,14 @@ class GradientGuide:
         limit: int,
     ) -> np.ndarray:
         batch = images.model_images[owners]
-        if self.exact is None:
-            self.exact = self.probe_exact(batch, labels, targets)
-        chunk = GRADIENT_CHUNK if self.exact else 1
-        parts = [
-            margin_gradients(self.graph, batch[part], labels[part], targets[part])
-            for part in (slice(s, s + chunk) for s in range(0, len(batch), chunk))
-        ]
+        with one_torch_thread():
+            if self.exact is None:
+                self.exact = self.probe_exact(batch, labels, targets)
+            chunk = GRADIENT_CHUNK if self.exact else 1
+            parts = [
+                margin_gradients(self.graph, batch[part], labels[part], targets[part])
+                for part in (slice(s, s + chunk) for s in range(0, len(batch), chunk))
+            ]
         gradients = np.concatenate(parts, axis=1)
         shape = (len(gradients), len(owners), images.height, images.width, images.channels)
         channel_last = [channel_last_view(g, self.layout) for g in gradients]
@@ -96,23 +99,35 @@ def margin_gradients(
 
     from .certify.forward import forward_node
 
+    x = torch.tensor(batch, dtype=torch.float64, requires_grad=True)
+    values = [x]
+    for node in graph.nodes[1:]:
+        values.append(forward_node(node, [values[i] for i in node.inputs]))
+    scores = values[graph.output]
+    sign = torch.where(torch.as_tensor(targets) >= 0, -1.0, 1.0).to(torch.float64)
+    gradients = []
+    for weights in _margin_weights(scores.detach(), labels, targets):
+        cotangent = sign[:, None] * weights
+        (gradient,) = torch.autograd.grad(scores, x, cotangent, retain_graph=True)
+        gradients.append(gradient.numpy())
+    return np.stack(gradients)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the guide's torch work (the graph's conversion, its check, the probe and the
+    gradients) on one thread, restored after. Beside ONNX Runtime's threads, which spin for a
+    while after each call, one is faster (bench/guidance.md); the conversion's shape-finding
+    convolutions ran on torch's default threads before, and the guide's set-up took 20 ms per
+    attack on the digits bench model instead of 6 (cProfile)."""
+    import torch
+
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # beside ONNX Runtime's threads, one is faster (bench/guidance.md)
+    torch.set_num_threads(1)
     try:
-        x = torch.tensor(batch, dtype=torch.float64, requires_grad=True)
-        values = [x]
-        for node in graph.nodes[1:]:
-            values.append(forward_node(node, [values[i] for i in node.inputs]))
-        scores = values[graph.output]
-        sign = torch.where(torch.as_tensor(targets) >= 0, -1.0, 1.0).to(torch.float64)
-        gradients = []
-        for weights in _margin_weights(scores.detach(), labels, targets):
-            cotangent = sign[:, None] * weights
-            (gradient,) = torch.autograd.grad(scores, x, cotangent, retain_graph=True)
-            gradients.append(gradient.numpy())
+        yield
     finally:
         torch.set_num_threads(threads)
-    return np.stack(gradients)
 
 
 def _margin_weights(scores, labels: np.ndarray, targets: np.ndarray) -> tuple:
@@ -146,7 +161,8 @@ def guide_plan(plan, model: object, images: ImageSet, jobs: list, settings):
     wanted = why is None
     if wanted:
         try:
-            guide = _gradient_guide(model, images, jobs)
+            with one_torch_thread():
+                guide = _gradient_guide(model, images, jobs)
         except ImportError:
             why = "torch is not installed (pip install 'pytest-onepixel[torch]')"
         except (UnsupportedOpError, InputError) as error:
