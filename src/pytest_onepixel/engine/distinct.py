@@ -69,8 +69,12 @@ class VisitedCandidates:
         counts = repeated.sum(axis=1)
         free = self._space - (self._count + keys.shape[1] - counts)
         new = keys.copy()
-        for i in np.flatnonzero(np.minimum(counts, free) > 0):
-            count = min(int(counts[i]), int(free[i]))
+        wanted = np.minimum(counts, free)
+        rest = np.flatnonzero(wanted > 0)
+        if self._ranked is not None and rest.size:
+            rest = self._best_ranked(new, repeated, wanted, rest)
+        for i in rest:
+            count = int(wanted[i])
             fresh = self._fresh(i, keys[i], count, int(free[i]), rngs[i])
             new[i, np.flatnonzero(repeated[i])[:count]] = fresh
         rows, changed = np.nonzero(new != keys)
@@ -78,6 +82,27 @@ class VisitedCandidates:
             trials[rows, changed, 0] = self._candidates(new[rows, changed])
         self._step = new
         return trials
+
+    def _best_ranked(
+        self, new: np.ndarray, repeated: np.ndarray, wanted: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        """Replace, in `new`, the first `wanted[i]` repeats of each image `rows` whose ranking
+        still holds that many open keys (unvisited, not among the step's trials) by the best of
+        them, for all those images at once; return the images left for `_fresh` (a ranking
+        used up). The same keys `_fresh` takes from a ranking, image by image."""
+        ranked = self._ranked[rows]
+        taken = self._bits[rows]  # a copy: the visited keys, with each step's trials added
+        trials = new[rows]
+        np.bitwise_or.at(taken, (np.arange(len(rows))[:, None], trials >> 3), _BIT[trials & 7])
+        open_ = (taken[np.arange(len(rows))[:, None], ranked >> 3] & _BIT[ranked & 7]) == 0
+        want = wanted[rows][:, None]
+        enough = open_.sum(axis=1) >= want[:, 0]
+        best = open_ & (np.cumsum(open_, axis=1) <= want)
+        slots = repeated[rows] & (np.cumsum(repeated[rows], axis=1) <= want)
+        filled = new[rows[enough]]
+        filled[slots[enough]] = ranked[enough][best[enough]]
+        new[rows[enough]] = filled
+        return rows[~enough]
 
     def _candidates(self, keys: np.ndarray) -> np.ndarray:
         """(m, 2 + C) one-pixel candidates of keys: the pixel's centre and its corner colour."""
