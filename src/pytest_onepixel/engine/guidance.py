@@ -71,7 +71,8 @@ def ranking(changes: np.ndarray, limit: int) -> np.ndarray:
     image's order is a pure function of its own changes. The best `limit` are picked by a
     partition first (a budget is far smaller than a CIFAR image's 8,192 candidates), then
     sorted by (change, key): the same keys, in the same order, as a stable sort of all."""
-    changes = np.nan_to_num(changes, nan=np.inf)  # a NaN gradient ranks its candidates last
+    if not np.isfinite(changes).all():  # a NaN gradient ranks its candidates last
+        changes = np.nan_to_num(changes, nan=np.inf)  # (a copy: a third of the ranking's time)
     count = min(limit, changes.shape[1])
     if count == changes.shape[1]:
         return np.argsort(changes, axis=1, kind="stable").astype(np.int64)
