@@ -13,7 +13,7 @@ stated charge, and the wall time of a guided gate next to the black-box one at e
   its import, ~1-2 s, once): the guided wall time over the black-box one.
 
     python bench/guidance.py [--models digits colour photos] [--images 100] [--repeats 3]
-    (writes bench/guidance.md)
+    (writes bench/guidance.md's table; its "## Notes" section is kept)
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from pytest_onepixel.engine.pixels import ImageSet
 from pytest_onepixel.guiding import GRADIENT_CHARGE, GRADIENT_CHUNK, GradientGuide
 
 OUTPUT = Path(__file__).resolve().parent / "guidance.md"
+#: Where the hand-written part of guidance.md begins: kept as it is when the table is rewritten.
+NOTES = "## Notes"
 
 
 def spread(values: list[float], digits: int = 1) -> str:
@@ -128,7 +130,8 @@ def main() -> None:
         *verdicts,
         "",
     ]
-    OUTPUT.write_text("\n".join(lines))
+    kept = OUTPUT.read_text().partition(NOTES)[1:] if OUTPUT.exists() else ("", "")
+    OUTPUT.write_text("\n".join(lines) + "".join(kept))
 
 
 if __name__ == "__main__":

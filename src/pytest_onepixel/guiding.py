@@ -11,9 +11,9 @@ does, is searched without guidance, and the report says why.
 Two things keep a verdict from depending on anything but the image. The gradient is charged as a
 stated number of queries per image (`GRADIENT_CHARGE`), never a timing, so records do not
 depend on the machine; bench/guidance.py measures the real cost against it: 12-17 queries'
-time on the CIFAR ResNet-18, but 14-40 on the small bench CNNs, where the float64 graph's
-per-op overhead outweighs their cheap queries (a charge that covered it would halve a budget
-of 100 and undo the gain there). And gradients are computed in chunks only when a probe finds
+time on the CIFAR ResNet-18, but 14-46 on the small bench CNNs, whose queries are float32
+passes on ONNX Runtime's threads while the gradient's float64 convolutions run on one (a
+charge that covered it would halve a budget of 100 and undo the gain there). And gradients are computed in chunks only when a probe finds
 a chunk's gradients bit-identical to each image's alone (as float64 convolutions on CPU are);
 otherwise one image per call, so an image's ranking never depends on which images share its
 chunk.
@@ -36,7 +36,7 @@ from .importing import first_line
 
 #: Queries charged per guided image for its gradient (one float64 forward and two backward
 #: passes through the graph), each query counted at the model's best batch through ONNX Runtime:
-#: bench/guidance.md and bench/resnet_strength.md measured 12-40 (see the module docstring).
+#: bench/guidance.md and bench/resnet_strength.md measured 12-46 (see the module docstring).
 GRADIENT_CHARGE = 20
 #: Images per gradient call when the probe finds chunked gradients bit-identical.
 GRADIENT_CHUNK = 64
