@@ -13,10 +13,10 @@ stated number of queries per image (`GRADIENT_CHARGE`), never a timing, so recor
 depend on the machine; bench/guidance.py measures the real cost against it: 12-17 queries'
 time on the CIFAR ResNet-18, but 14-46 on the small bench CNNs, whose queries are float32
 passes on ONNX Runtime's threads while the gradient's float64 convolutions run on one (a
-charge that covered it would halve a budget of 100 and undo the gain there). And gradients are computed in chunks only when a probe finds
-a chunk's gradients bit-identical to each image's alone (as float64 convolutions on CPU are);
-otherwise one image per call, so an image's ranking never depends on which images share its
-chunk.
+charge that covered it would halve a budget of 100 and undo the gain there). And gradients
+are computed in chunks only when a probe finds a chunk's gradients bit-identical to each
+image's alone (as float64 convolutions on CPU are); otherwise one image per call, so an
+image's ranking never depends on which images share its chunk.
 """
 
 from __future__ import annotations
