@@ -131,7 +131,7 @@ def main() -> None:
         "",
     ]
     kept = OUTPUT.read_text().partition(NOTES)[1:] if OUTPUT.exists() else ("", "")
-    OUTPUT.write_text("\n".join(lines) + "".join(kept))
+    OUTPUT.write_text("\n".join(lines) + ("\n" if kept[0] else "") + "".join(kept))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from .importing import first_line
 
 #: Queries charged per guided image for its gradient (one float64 forward and two backward
 #: passes through the graph), each query counted at the model's best batch through ONNX Runtime:
-#: bench/guidance.md and bench/resnet_strength.md measured 12-46 (see the module docstring).
+#: bench/guidance.md and bench/resnet_strength.md measured 12-33 (see the module docstring).
 GRADIENT_CHARGE = 20
 #: Images per gradient call when the probe finds chunked gradients bit-identical.
 GRADIENT_CHUNK = 64
