@@ -35,6 +35,7 @@ class VisitedCandidates:
         self._bits = np.zeros((0, (self._space + 7) // 8), dtype=np.uint8)
         self._count = np.zeros(0, dtype=np.int64)  # keys visited per image
         self._step: np.ndarray | None = None  # keys of the trials replace_repeats returned last
+        self._step_repeats = False  # whether a row of `_step` may hold a key twice (space full)
         self._ranked: np.ndarray | None = None  # per image, a guide's keys best first
 
     def add(self, count: int, ranked: np.ndarray | None = None) -> None:
@@ -81,6 +82,7 @@ class VisitedCandidates:
         if rows.size:
             trials[rows, changed, 0] = self._candidates(new[rows, changed])
         self._step = new
+        self._step_repeats = bool((counts > free).any())
         return trials
 
     def _best_ranked(
@@ -115,7 +117,9 @@ class VisitedCandidates:
         made: those the model scored (distinct within the step and new to the image)."""
         keys, self._step = self._step, None
         rows, cols = np.nonzero(np.arange(keys.shape[1]) < np.asarray(counts)[:, None])
-        pairs = np.unique(rows * self._space + keys[rows, cols])  # a full space repeats keys
+        pairs = rows * self._space + keys[rows, cols]
+        if self._step_repeats:  # only a full space leaves a key twice in a row
+            pairs = np.unique(pairs)
         rows, scored = np.divmod(pairs, self._space)
         fresh = ~self._visited(rows, scored)
         rows, scored = rows[fresh], scored[fresh]
