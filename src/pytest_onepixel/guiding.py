@@ -11,11 +11,9 @@ does, is searched without guidance, and the report says why.
 Two things keep a verdict from depending on anything but the image. The gradient is charged as a
 stated number of queries per image (`GRADIENT_CHARGE`), never a timing, so records do not
 depend on the machine; bench/guidance.py measures the real cost against it: 12-17 queries'
-time on the CIFAR ResNet-18, but more on the small bench CNNs, whose queries are cheap
-float32 passes through ONNX Runtime while the gradient's convolutions run in float64 (a
-charge that covered it would halve a budget of 100 and undo the gain there). The gradient runs
-on torch's threads; ONNX Runtime's workers stop spinning soon after each call
-(models/onnx_model.py `SPIN_US`), so they leave it the cores. And gradients
+time on the CIFAR ResNet-18, but 14-46 on the small bench CNNs, whose queries are float32
+passes on ONNX Runtime's threads while the gradient's float64 convolutions run on one (a
+charge that covered it would halve a budget of 100 and undo the gain there). And gradients
 are computed in chunks only when a probe finds a chunk's gradients bit-identical to each
 image's alone (as float64 convolutions on CPU are); otherwise one image per call, so an
 image's ranking never depends on which images share its chunk.
@@ -23,6 +21,8 @@ image's ranking never depends on which images share its chunk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -63,13 +63,14 @@ class GradientGuide:
         limit: int,
     ) -> np.ndarray:
         batch = images.model_images[owners]
-        if self.exact is None:
-            self.exact = self.probe_exact(batch, labels, targets)
-        chunk = GRADIENT_CHUNK if self.exact else 1
-        parts = [
-            margin_gradients(self.graph, batch[part], labels[part], targets[part])
-            for part in (slice(s, s + chunk) for s in range(0, len(batch), chunk))
-        ]
+        with one_torch_thread():
+            if self.exact is None:
+                self.exact = self.probe_exact(batch, labels, targets)
+            chunk = GRADIENT_CHUNK if self.exact else 1
+            parts = [
+                margin_gradients(self.graph, batch[part], labels[part], targets[part])
+                for part in (slice(s, s + chunk) for s in range(0, len(batch), chunk))
+            ]
         gradients = np.concatenate(parts, axis=1)
         shape = (len(gradients), len(owners), images.height, images.width, images.channels)
         channel_last = [channel_last_view(g, self.layout) for g in gradients]
@@ -112,6 +113,25 @@ def margin_gradients(
     return np.stack(gradients)
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the guide's torch work (the graph's conversion, its check, the probe and the
+    gradients) on one thread, restored after (bench/guidance.md, "Notes"). Two threads ran the
+    gradient 1.5-1.8x faster on an idle 2-core machine once ONNX Runtime's workers stopped
+    spinning soon after each call, but 3-6x slower while another process kept a core busy
+    (an OpenMP region waits for its slowest thread): a CI runner is often busy. On one thread
+    the set-up also took 6 ms per attack on the digits bench model, against 20 when its
+    convolutions ran on torch's default threads beside spinning ONNX Runtime workers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _margin_weights(scores, labels: np.ndarray, targets: np.ndarray) -> tuple:
     """d margin / d scores for both margins, (n, classes) each: +1 at the class to keep and the
     weights of the classes it must stay above (one-hot at the best of them; their softmax for
@@ -143,7 +163,8 @@ def guide_plan(plan, model: object, images: ImageSet, jobs: list, settings):
     wanted = why is None
     if wanted:
         try:
-            guide = _gradient_guide(model, images, jobs)
+            with one_torch_thread():
+                guide = _gradient_guide(model, images, jobs)
         except ImportError:
             why = "torch is not installed (pip install 'pytest-onepixel[torch]')"
         except (UnsupportedOpError, InputError) as error:

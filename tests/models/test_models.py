@@ -170,15 +170,6 @@ def test_onnx_threads_and_providers_are_settable(files) -> None:
     assert model.predict(IMAGES[:2].astype(np.float32)).shape == (2, 3)
 
 
-def test_onnx_runtime_workers_stop_spinning_soon_after_a_call(files) -> None:
-    """They would otherwise hold the cores the gradient guide's torch threads run on right after
-    a call (models/onnx_model.py SPIN_US)."""
-    from pytest_onepixel.models.onnx_model import SPIN_US
-
-    options = load_model(files["onnx"])._session.get_session_options()
-    assert options.get_session_config_entry("session.intra_op.spin_duration_us") == str(SPIN_US)
-
-
 def test_torch_model_runs_in_eval_mode_without_autograd() -> None:
     net = make().train()
     model = load_model(net, threads=1)

@@ -19,13 +19,6 @@ from .base import existing_file, predict_in_fixed_batches
 from .identity import onnx_hash
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
-#: How long ONNX Runtime's worker threads spin after a call before they sleep, in microseconds
-#: (its own default spins far longer). Between two of the search's calls the plugin's own work
-#: takes tens of microseconds, so the workers stay awake there (throughput unchanged on the
-#: bench models); the gradient guide's torch threads, which run right after a call, get the
-#: cores instead of sharing them with spinning workers (bench/guidance.md: a 1.7-1.8x faster
-#: gradient on the 32x32x3 bench models). ONNX Runtime versions without the key ignore it.
-SPIN_US = 200
 
 
 class OnnxModel:
@@ -51,7 +44,6 @@ class OnnxModel:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
-        options.add_session_config_entry("session.intra_op.spin_duration_us", str(SPIN_US))
         options.log_severity_level = 3
         source = graph if graph is not None else str(self.path)
         try:
