@@ -11,7 +11,7 @@ does, is searched without guidance, and the report says why.
 Two things keep a verdict from depending on anything but the image. The gradient is charged as a
 stated number of queries per image (`GRADIENT_CHARGE`), never a timing, so records do not
 depend on the machine; bench/guidance.py measures the real cost against it: 12-17 queries'
-time on the CIFAR ResNet-18, but 14-46 on the small bench CNNs, whose queries are float32
+time on the CIFAR ResNet-18, but 14-47 on the small bench CNNs, whose queries are float32
 passes on ONNX Runtime's threads while the gradient's float64 convolutions run on one (a
 charge that covered it would halve a budget of 100 and undo the gain there). And gradients
 are computed in chunks only when a probe finds a chunk's gradients bit-identical to each
@@ -36,7 +36,7 @@ from .importing import first_line
 
 #: Queries charged per guided image for its gradient (one float64 forward and two backward
 #: passes through the graph), each query counted at the model's best batch through ONNX Runtime:
-#: bench/guidance.md and bench/resnet_strength.md measured 12-33 (see the module docstring).
+#: bench/guidance.md and bench/resnet_strength.md measured 12-47 (see the module docstring).
 GRADIENT_CHARGE = 20
 #: Images per gradient call when the probe finds chunked gradients bit-identical.
 GRADIENT_CHUNK = 64
@@ -117,8 +117,8 @@ def margin_gradients(
 def one_torch_thread() -> Iterator[None]:
     """Run the guide's torch work (the graph's conversion, its check, the probe and the
     gradients) on one thread, restored after (bench/guidance.md, "Notes"). Two threads ran the
-    gradient 1.5-1.8x faster on an idle 2-core machine once ONNX Runtime's workers stopped
-    spinning soon after each call, but 3-6x slower while another process kept a core busy
+    gradient 1.6-1.8x faster on an idle 2-core machine once ONNX Runtime's workers stopped
+    spinning soon after each call, but 1.4-5.8x slower while another process kept a core busy
     (an OpenMP region waits for its slowest thread): a CI runner is often busy. On one thread
     the set-up also took 6 ms per attack on the digits bench model, against 20 when its
     convolutions ran on torch's default threads beside spinning ONNX Runtime workers."""
