@@ -263,17 +263,18 @@ MUTANTS = [
     (
         "M36 the guide ranks candidates at random",
         "engine/guidance.py",
-        '    return np.argsort(changes, axis=1, kind="stable")[:, :count].astype(np.int64)',
-        "    rng = np.random.default_rng(0)\n"
-        "    return np.stack([rng.permutation(changes.shape[1])[:count] for _ in changes])",
+        "    rankings = [ranking(margin_changes(g, pixels, colours), limit) for g in gradients]",
+        "    space = pixels[0].size // images.channels * len(colours)\n"
+        "    rankings = [np.stack([np.random.default_rng(int(o)).permutation(space)[:limit]\n"
+        "                          for o in owners]) for _ in gradients]",
         "tests/engine/test_guidance.py tests/attack/test_guided.py",
     ),
     (
         "M37 a repeat is replaced at random although the image has a ranking",
         "engine/distinct.py",
-        "        if self._ranked is not None:\n            ranked = self._ranked[i]",
-        "        if False:\n            ranked = self._ranked[i]",
-        "tests/engine/test_guidance.py tests/attack/test_guided.py",
+        "        return self._ranked[rows]",
+        "        return np.random.default_rng(0).permutation(self._ranked[rows], axis=-1)",
+        "tests/engine/test_guidance.py tests/engine/test_distinct.py tests/attack/test_guided.py",
     ),
     (
         "M38 the gradient's charge is not counted against the budget",

@@ -92,7 +92,7 @@ class VisitedCandidates:
         still holds that many open keys (unvisited, not among the step's trials) by the best of
         them, for all those images at once; return the images left for `_fresh` (a ranking
         used up). The same keys `_fresh` takes from a ranking, image by image."""
-        ranked = self._ranked[rows]
+        ranked = self._replacement_order(rows)
         taken = self._bits[rows]  # a copy: the visited keys, with each step's trials added
         trials = new[rows]
         np.bitwise_or.at(taken, (np.arange(len(rows))[:, None], trials >> 3), _BIT[trials & 7])
@@ -105,6 +105,10 @@ class VisitedCandidates:
         filled[slots[enough]] = ranked[enough][best[enough]]
         new[rows[enough]] = filled
         return rows[~enough]
+
+    def _replacement_order(self, rows: np.ndarray | int) -> np.ndarray:
+        """The keys a repeat of images `rows` is replaced from, best first: their rankings."""
+        return self._ranked[rows]
 
     def _candidates(self, keys: np.ndarray) -> np.ndarray:
         """(m, 2 + C) one-pixel candidates of keys: the pixel's centre and its corner colour."""
@@ -136,7 +140,7 @@ class VisitedCandidates:
         ranking when guided, then the draws of `operators.distinct_trials`, with a bit lookup
         for its `isin(..., taken)`."""
         if self._ranked is not None:
-            ranked = self._ranked[i]
+            ranked = self._replacement_order(i)
             open_ = ~self._visited(np.full(len(ranked), i), ranked) & ~np.isin(ranked, keys)
             best = ranked[open_][:count]
             if len(best) == count:
