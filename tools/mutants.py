@@ -272,8 +272,8 @@ MUTANTS = [
     (
         "M37 a repeat is replaced at random although the image has a ranking",
         "engine/distinct.py",
-        "        return self._ranked[rows]",
-        "        return np.random.default_rng(0).permutation(self._ranked[rows], axis=-1)",
+        "        ranked = self._ranked[rows]",
+        "        ranked = np.random.default_rng(0).permutation(self._ranked[rows], axis=-1)",
         "tests/engine/test_guidance.py tests/engine/test_distinct.py tests/attack/test_guided.py",
     ),
     (

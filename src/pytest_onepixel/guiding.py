@@ -31,6 +31,7 @@ from .engine.guidance import rank_by_gradients
 from .engine.layouts import channel_last_view
 from .engine.pixels import ImageSet
 from .engine.presets import guided_popsize
+from .engine.search import job_arrays
 from .errors import InputError, UnsupportedOpError
 from .importing import first_line
 
@@ -229,10 +230,7 @@ def _gradient_guide(model: object, images: ImageSet, jobs: list) -> GradientGuid
     """The model's graph, checked to classify the first attacked images as the model does (a
     graph that does not would rank by another model's gradient), and its chunking probed."""
     graph = _graph(model, images)
-    first = jobs[:CHECKED]
-    owners = np.array([job.position for job in first], dtype=np.intp)
-    labels = np.array([job.label for job in first], dtype=np.intp)
-    targets = np.array([-1 if job.target is None else job.target for job in first])
+    owners, labels, targets = job_arrays(jobs[:CHECKED])
     guide = GradientGuide(graph, images.model_layout)
     if len(owners):
         predicted = graph.run(images.model_images[owners]).numpy().argmax(1)

@@ -71,13 +71,15 @@ class VisitedCandidates:
         free = self._space - (self._count + keys.shape[1] - counts)
         new = keys.copy()
         wanted = np.minimum(counts, free)
-        rest = np.flatnonzero(wanted > 0)
-        if self._ranked is not None and rest.size:
-            rest = self._best_ranked(new, repeated, wanted, rest)
-        for i in rest:
-            count = int(wanted[i])
-            fresh = self._fresh(i, keys[i], count, int(free[i]), rngs[i])
-            new[i, np.flatnonzero(repeated[i])[:count]] = fresh
+        missing = wanted.copy()  # replacements still to draw at random
+        rows = np.flatnonzero(wanted > 0)
+        if self._ranked is not None and rows.size:
+            missing[rows] = self._best_ranked(new, repeated, wanted, rows)
+        for i in np.flatnonzero(missing > 0):
+            ranked = int(wanted[i] - missing[i])  # the first repeats took ranked keys
+            taken = np.concatenate([keys[i], new[i]]) if ranked else keys[i]
+            fresh = self._fresh(i, taken, int(missing[i]), int(free[i]) - ranked, rngs[i])
+            new[i, np.flatnonzero(repeated[i])[ranked : wanted[i]]] = fresh
         rows, changed = np.nonzero(new != keys)
         if rows.size:
             trials[rows, changed, 0] = self._candidates(new[rows, changed])
@@ -88,27 +90,21 @@ class VisitedCandidates:
     def _best_ranked(
         self, new: np.ndarray, repeated: np.ndarray, wanted: np.ndarray, rows: np.ndarray
     ) -> np.ndarray:
-        """Replace, in `new`, the first `wanted[i]` repeats of each image `rows` whose ranking
-        still holds that many open keys (unvisited, not among the step's trials) by the best of
-        them, for all those images at once; return the images left for `_fresh` (a ranking
-        used up). The same keys `_fresh` takes from a ranking, image by image."""
-        ranked = self._replacement_order(rows)
+        """Replace, in `new`, the first repeats of each image `rows` by the best open keys of its
+        ranking (unvisited, not among the step's trials), up to `wanted[i]` of them, for all
+        those images at once; return how many each still lacks (its ranking used up), for
+        `_fresh` to draw."""
+        ranked = self._ranked[rows]
         taken = self._bits[rows]  # a copy: the visited keys, with each step's trials added
         trials = new[rows]
         np.bitwise_or.at(taken, (np.arange(len(rows))[:, None], trials >> 3), _BIT[trials & 7])
         open_ = (taken[np.arange(len(rows))[:, None], ranked >> 3] & _BIT[ranked & 7]) == 0
-        want = wanted[rows][:, None]
-        enough = open_.sum(axis=1) >= want[:, 0]
-        best = open_ & (np.cumsum(open_, axis=1) <= want)
-        slots = repeated[rows] & (np.cumsum(repeated[rows], axis=1) <= want)
-        filled = new[rows[enough]]
-        filled[slots[enough]] = ranked[enough][best[enough]]
-        new[rows[enough]] = filled
-        return rows[~enough]
-
-    def _replacement_order(self, rows: np.ndarray | int) -> np.ndarray:
-        """The keys a repeat of images `rows` is replaced from, best first: their rankings."""
-        return self._ranked[rows]
+        best = open_ & (np.cumsum(open_, axis=1) <= wanted[rows][:, None])
+        found = best.sum(axis=1)
+        slots = repeated[rows] & (np.cumsum(repeated[rows], axis=1) <= found[:, None])
+        trials[slots] = ranked[best]
+        new[rows] = trials
+        return wanted[rows] - found
 
     def _candidates(self, keys: np.ndarray) -> np.ndarray:
         """(m, 2 + C) one-pixel candidates of keys: the pixel's centre and its corner colour."""
@@ -136,24 +132,8 @@ class VisitedCandidates:
     def _fresh(
         self, i: int, keys: np.ndarray, count: int, free: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """`count` unvisited keys for image i, not among its trials `keys`: the best of its
-        ranking when guided, then the draws of `operators.distinct_trials`, with a bit lookup
-        for its `isin(..., taken)`."""
-        if self._ranked is not None:
-            ranked = self._replacement_order(i)
-            open_ = ~self._visited(np.full(len(ranked), i), ranked) & ~np.isin(ranked, keys)
-            best = ranked[open_][:count]
-            if len(best) == count:
-                return best
-            taken = np.concatenate([keys, best])
-            rest = self._fresh_random(i, taken, count - len(best), free - len(best), rng)
-            return np.concatenate([best, rest])
-        return self._fresh_random(i, keys, count, free, rng)
-
-    def _fresh_random(
-        self, i: int, keys: np.ndarray, count: int, free: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        """`count` random unvisited keys for image i, not among `keys` (`free` of them left)."""
+        """`count` random unvisited keys for image i, not among `keys` (`free` of them left):
+        the draws of `operators.distinct_trials`, with a bit lookup for its `isin(..., taken)`."""
         if free <= 4 * count:  # nearly full: list what is left
             taken = np.unpackbits(self._bits[i], count=self._space).astype(bool)
             taken[keys] = True

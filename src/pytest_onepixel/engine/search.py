@@ -129,11 +129,8 @@ class SearchPool(Iterator[list[SearchOutcome]]):
         queries it charges each; (None, 0) without a guide."""
         if self._guide is None:
             return None, 0
-        owners = np.array([j.position for j in jobs], dtype=np.intp)
-        labels = np.array([j.label for j in jobs], dtype=np.intp)
-        targets = np.array([-1 if j.target is None else j.target for j in jobs], dtype=np.intp)
         images = self._evaluator.images
-        ranked = self._guide.ranked(images, owners, labels, targets, self._settings.budget)
+        ranked = self._guide.ranked(images, *job_arrays(jobs), self._settings.budget)
         return ranked, self._guide.charge
 
     def __next__(self) -> list[SearchOutcome]:
@@ -261,15 +258,21 @@ def _initial_populations(
     return population
 
 
+def job_arrays(jobs: Sequence[Job]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The jobs' image positions, labels and targets (-1 for untargeted), as index arrays."""
+    owners = np.array([j.position for j in jobs], dtype=np.intp)
+    labels = np.array([j.label for j in jobs], dtype=np.intp)
+    targets = np.array([-1 if j.target is None else j.target for j in jobs], dtype=np.intp)
+    return owners, labels, targets
+
+
 def score_candidates(
     evaluator: BatchEvaluator, jobs: Sequence[Job], rows: np.ndarray, candidates: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fitness and success of each candidate (its pixel changes, (m, k, 2 + C)) on the image
     of `jobs[rows[m]]`, in one batched pass chunked by the evaluator's batch size: shared by the
     DE and exhaustive searches so both score and judge a candidate the same way."""
-    owners = np.array([j.position for j in jobs], dtype=np.intp)[rows]
-    labels = np.array([j.label for j in jobs], dtype=np.intp)[rows]
-    targets = np.array([-1 if j.target is None else j.target for j in jobs], np.intp)[rows]
+    owners, labels, targets = (values[rows] for values in job_arrays(jobs))
     return evaluator.reduce(
         owners,
         evaluator.images.realize(candidates),
