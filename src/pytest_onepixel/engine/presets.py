@@ -119,7 +119,7 @@ PAPER_GENERATIONS = 100
 def default_popsize(budget: int) -> int:
     """Population size for a budget, chosen by measurement (bench/popsize.md): about budget / 5,
     so the search runs ~5 generations, never below 10 or above the paper's 400."""
-    return min(max(round(budget / 5), 10), 400)
+    return _bounded_popsize(budget / 5)
 
 
 def guided_popsize(budget: int) -> int:
@@ -127,7 +127,12 @@ def guided_popsize(budget: int) -> int:
     initial population already holds the best-ranked candidates and DE's generations around
     them pay more than a wider start (colour bench model, budget 100: 86 of 93 fooled images
     over 3 seeds at population 10, 84 at 20, 78 at 80; bench/guidance.md)."""
-    return min(max(round(budget / 10), 10), 400)
+    return _bounded_popsize(budget / 10)
+
+
+def _bounded_popsize(size: float) -> int:
+    """`size` rounded, never below 10 members or above the paper's 400."""
+    return min(max(round(size), 10), 400)
 
 
 def generations(budget: int, popsize: int) -> int:
