@@ -152,3 +152,26 @@ def test_an_export_that_failed_is_not_tried_again_for_the_same_model(monkeypatch
             "not built: the ONNX export failed (RuntimeError: unsupported operator)"
         )
     assert len(calls) == 1
+
+
+def test_a_module_is_exported_once_for_its_search_and_its_guide(monkeypatch) -> None:
+    """A TorchScript module is guided through the graph of its export (torch.fx cannot trace
+    it): the search's twin export is reused, not made again; another module is exported anew."""
+    calls = []
+    real = twin_module._exported
+
+    def counted(model, inputs):
+        calls.append(model.module)
+        return real(model, inputs)
+
+    monkeypatch.setattr(twin_module, "_exported", counted)
+    monkeypatch.setattr(twin_module, "_LAST_EXPORT", [])
+    scripted = torch.jit.script(make())
+    labels = labels_of(scripted)
+    result = attack(scripted, IMAGES, labels, budget=60, pixel_range=(0, 16))
+    assert result.measured.backend == "onnxruntime twin"
+    assert result.measured.guidance["used"] == "gradient"
+    assert calls == [scripted]
+    other = torch.jit.script(make())
+    attack(other, IMAGES, labels_of(other), budget=60, pixel_range=(0, 16))
+    assert calls == [scripted, other]
