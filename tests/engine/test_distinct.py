@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_onepixel.engine.distinct import VisitedCandidates
+from pytest_onepixel.engine.distinct import VisitedCandidates, _among
 from pytest_onepixel.engine.operators import candidate_keys, distinct_trials
 from pytest_onepixel.engine.pixels import ImageSet
 
@@ -118,3 +118,12 @@ def test_guided_replacements_are_the_best_open_keys_of_each_ranking(
         pool.record(counts)
         for image in range(5):
             visited[image] |= set(got[image][: counts[image]].tolist())
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 900), st.integers(1, 900), st.integers(0, 2**32 - 1))
+def test_among_is_isin_for_few_and_many_keys(draws, keys, seed) -> None:
+    """The pairwise comparison (few keys) and isin (many) give isin's mask."""
+    rng = np.random.default_rng(seed)
+    values, taken = rng.integers(0, 2 * draws, size=draws), rng.integers(0, 2 * draws, size=keys)
+    assert (_among(values, taken) == np.isin(values, taken)).all()
