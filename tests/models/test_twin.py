@@ -156,7 +156,8 @@ def test_an_export_that_failed_is_not_tried_again_for_the_same_model(monkeypatch
 
 def test_a_module_is_exported_once_for_its_search_and_its_guide(monkeypatch) -> None:
     """A TorchScript module is guided through the graph of its export (torch.fx cannot trace
-    it): the search's twin export is reused, not made again; another module is exported anew."""
+    it): the search's twin export is reused, not made again; another module, or the same one
+    with changed weights, is exported anew."""
     calls = []
     real = twin_module._exported
 
@@ -175,3 +176,9 @@ def test_a_module_is_exported_once_for_its_search_and_its_guide(monkeypatch) -> 
     other = torch.jit.script(make())
     attack(other, IMAGES, labels_of(other), budget=60, pixel_range=(0, 16))
     assert calls == [scripted, other]
+    attack(other, IMAGES, labels_of(other), budget=60, pixel_range=(0, 16))
+    assert calls == [scripted, other]
+    with torch.no_grad():  # trained further in place: the same object, another network
+        next(other.parameters()).mul_(1.5)
+    attack(other, IMAGES, labels_of(other), budget=60, pixel_range=(0, 16))
+    assert calls == [scripted, other, other]

@@ -15,9 +15,11 @@ anything is traced (the export and the twin need them anyway), and an export tha
 not tried again for the same model in this process (`_FAILED`, keyed by its content hash).
 Nor is one that worked done twice in a row: a model that torch.fx cannot trace (TorchScript) is
 guided through the graph of its export (guiding.py), right after the search's twin was
-exported; the last export's bytes are kept for the same module object (`_LAST_EXPORT`, one
-model's; not by content hash, which does not cover an in-memory module's code). On the colour
-bench model's TorchScript file (200 images, budget 400) the gate took 1.73 s against 1.89.
+exported; the last export's bytes are kept for the same module object with the same content
+hash (`_LAST_EXPORT`, one model's: the object, since the hash does not cover an in-memory
+module's code; the hash, since a module trained further in place is another network). On the
+colour bench model's TorchScript file (200 images, budget 400) the gate took 1.73 s against
+1.89.
 
 Imported only when a twin is requested; it imports torch at module level.
 """
@@ -43,8 +45,8 @@ from .torch_outputs import is_tensor, select_scores
 TWIN_PACKAGES = ("onnx", "onnxruntime")
 #: Why the export failed, by (content hash, output, device): a model's export is not retried.
 _FAILED: dict[tuple[str, str, str], str] = {}
-#: The last export: a weak reference to its module, its (output, device), and its bytes.
-_LAST_EXPORT: list[tuple[weakref.ref, str, bytes]] = []
+#: The last export: a weak reference to its module, its key (as `_FAILED`'s), and its bytes.
+_LAST_EXPORT: list[tuple[weakref.ref, tuple[str, str, str], bytes]] = []
 
 
 class _ScoresOnly(torch.nn.Module):
@@ -71,7 +73,7 @@ def onnx_twin(model: TorchModel, example: np.ndarray, threads: int | None) -> On
     key = (model.content_hash, repr(model.output), str(model.device))
     if key in _FAILED:
         raise ModelLoadError(_FAILED[key])
-    graph = _last_export(model)
+    graph = _last_export(model, key)
     if graph is None:
         inputs = torch.from_numpy(np.ascontiguousarray(example[:2], dtype=np.float32))
         try:
@@ -79,7 +81,7 @@ def onnx_twin(model: TorchModel, example: np.ndarray, threads: int | None) -> On
         except Exception as error:
             _FAILED[key] = f"the ONNX export failed ({first_line(error)})"
             raise ModelLoadError(_FAILED[key]) from None
-        _LAST_EXPORT[:] = [(weakref.ref(model.module), key[1:], graph)]
+        _LAST_EXPORT[:] = [(weakref.ref(model.module), key, graph)]
     twin = OnnxModel(
         f"{model.description} (ONNX twin)",
         graph=graph,
@@ -90,10 +92,11 @@ def onnx_twin(model: TorchModel, example: np.ndarray, threads: int | None) -> On
     return twin
 
 
-def _last_export(model: TorchModel) -> bytes | None:
-    """The bytes of the last export if it was of this very module, output and device."""
-    for module, where, graph in _LAST_EXPORT:
-        if module() is model.module and where == (repr(model.output), str(model.device)):
+def _last_export(model: TorchModel, key: tuple[str, str, str]) -> bytes | None:
+    """The bytes of the last export if it was of this very module, with the same content hash,
+    output and device."""
+    for module, last, graph in _LAST_EXPORT:
+        if module() is model.module and last == key:
             return graph
     return None
 
