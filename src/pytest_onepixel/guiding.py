@@ -39,7 +39,7 @@ from .importing import first_line
 
 #: Queries charged per guided image for its gradient (one float64 forward and two backward
 #: passes through the graph), each query counted at the model's best batch through ONNX Runtime:
-#: bench/guidance.md and bench/resnet_strength.md measured 12-47 (see the module docstring).
+#: bench/guidance.md measured 26-60 on a quiet machine (see the module docstring).
 GRADIENT_CHARGE = 20
 #: Images per gradient call when the probe finds chunked gradients bit-identical.
 GRADIENT_CHUNK = 64

@@ -166,7 +166,7 @@ def test_a_module_is_exported_once_for_its_search_and_its_guide(monkeypatch) -> 
         return real(model, inputs)
 
     monkeypatch.setattr(twin_module, "_exported", counted)
-    monkeypatch.setattr(twin_module, "_LAST_EXPORT", [])
+    monkeypatch.setattr(twin_module, "_LAST_EXPORT", {})
     scripted = torch.jit.script(make())
     labels = labels_of(scripted)
     result = attack(scripted, IMAGES, labels, budget=60, pixel_range=(0, 16))

@@ -45,8 +45,8 @@ from .torch_outputs import is_tensor, select_scores
 TWIN_PACKAGES = ("onnx", "onnxruntime")
 #: Why the export failed, by (content hash, output, device): a model's export is not retried.
 _FAILED: dict[tuple[str, str, str], str] = {}
-#: The last export: a weak reference to its module, its key (as `_FAILED`'s), and its bytes.
-_LAST_EXPORT: list[tuple[weakref.ref, tuple[str, str, str], bytes]] = []
+#: The last export, by the same key: a weak reference to its module, and its bytes.
+_LAST_EXPORT: dict[tuple[str, str, str], tuple[weakref.ref, bytes]] = {}
 
 
 class _ScoresOnly(torch.nn.Module):
@@ -73,15 +73,16 @@ def onnx_twin(model: TorchModel, example: np.ndarray, threads: int | None) -> On
     key = (model.content_hash, repr(model.output), str(model.device))
     if key in _FAILED:
         raise ModelLoadError(_FAILED[key])
-    graph = _last_export(model, key)
-    if graph is None:
+    module, graph = _LAST_EXPORT.get(key, (None, None))
+    if graph is None or module() is not model.module:  # not this very module's export
         inputs = torch.from_numpy(np.ascontiguousarray(example[:2], dtype=np.float32))
         try:
             graph = _exported(model, inputs.to(model.device))
         except Exception as error:
             _FAILED[key] = f"the ONNX export failed ({first_line(error)})"
             raise ModelLoadError(_FAILED[key]) from None
-        _LAST_EXPORT[:] = [(weakref.ref(model.module), key, graph)]
+        _LAST_EXPORT.clear()
+        _LAST_EXPORT[key] = (weakref.ref(model.module), graph)
     twin = OnnxModel(
         f"{model.description} (ONNX twin)",
         graph=graph,
@@ -90,15 +91,6 @@ def onnx_twin(model: TorchModel, example: np.ndarray, threads: int | None) -> On
     )
     twin.description = f"ONNX Runtime twin of {model.description}"
     return twin
-
-
-def _last_export(model: TorchModel, key: tuple[str, str, str]) -> bytes | None:
-    """The bytes of the last export if it was of this very module, with the same content hash,
-    output and device."""
-    for module, last, graph in _LAST_EXPORT:
-        if module() is model.module and last == key:
-            return graph
-    return None
 
 
 def _exported(model: TorchModel, inputs: torch.Tensor) -> bytes:
